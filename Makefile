@@ -1,0 +1,46 @@
+# The project's front door.  Every target creates the venv on first use.
+#   make sim     assemble the default kernel, run it on the model and the RTL, compare
+#   make test    every test (model, assembler, RTL cross-check)
+#   make bench   speed of the model engines and the RTL simulators
+#   make rtl     write the core's Verilog under build/
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+KERNEL ?= default
+SEED ?= 123
+SIM ?= verilator
+WAVES ?= 0
+N ?= 200
+
+.PHONY: all sim test bench rtl docs fuzz mutate clean venv
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip >/dev/null
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+sim: $(STAMP)
+	$(PY) -m tools.sim --kernel $(KERNEL) --seed $(SEED) --sim $(SIM) --waves $(WAVES)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m tools.bench
+
+rtl: $(STAMP)
+	$(PY) -m rtl.generate --out build/rtl
+
+docs: $(STAMP)
+	$(PY) -m pymodel.docgen --write docs/ISA.md
+
+clean:
+	rm -rf build .pytest_cache
