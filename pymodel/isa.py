@@ -13,7 +13,7 @@ tables are generated from this file by ``python -m pymodel.docgen``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Any, Callable, Iterator, Protocol
 
 WORD_BITS = 32
@@ -608,3 +608,24 @@ class Encoding:
 def signed(value: int, bits: int) -> int:
     """Two's-complement reading of an unsigned ``bits``-wide value."""
     return value - (1 << bits) if value >> (bits - 1) else value
+
+
+# --------------------------------------------------------------------------
+# Run states and trap causes (codes shared with the RTL's status port).
+
+
+class RunState(IntEnum):
+    RUNNING = 0
+    PAUSED = 1  # executed `pause` with pausing enabled; resume continues at pc
+    HALTED = 2  # executed `halt`, or pc ran past the last bundle
+    TRAPPED = 3
+
+
+class TrapCause(IntEnum):
+    NONE = 0
+    DIV_ZERO = 1  # //, cdiv or % with a zero divisor
+    SCRATCH_RANGE = 2  # a scratch address at or past scratch_size
+    MEM_RANGE = 3  # a memory address at or past the memory image's length
+    JUMP_NEGATIVE = 4  # a relative jump to before bundle 0
+    TRACE_FULL = 5  # trace_write with the trace buffer full (trace_depth entries)
+    DEBUG_MISMATCH = 6  # model only: a debug compare failed or named an unknown key
