@@ -629,3 +629,4 @@ class TrapCause(IntEnum):
     JUMP_NEGATIVE = 4  # a relative jump to before bundle 0
     TRACE_FULL = 5  # trace_write with the trace buffer full (trace_depth entries)
     DEBUG_MISMATCH = 6  # model only: a debug compare failed or named an unknown key
+    ILLEGAL_OP = 7  # RTL only: an opcode the engine does not define (an encoder never makes one)

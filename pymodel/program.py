@@ -8,9 +8,9 @@ the typed form, ``Program.to_tuples`` gives it back losslessly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from .isa import DEFAULT_PARAMS, Engine, MachineParams, OperandKind, OpSpec, UnknownOp, lookup
+from .isa import DEFAULT_PARAMS, OPS, Engine, MachineParams, OperandKind, OpSpec, UnknownOp, lookup
 
 
 class ProgramError(ValueError):
@@ -26,6 +26,21 @@ def place(bundle: int | None = None, engine: Engine | str | None = None, slot: i
     if slot is not None:
         parts.append(f"slot {slot}")
     return ", ".join(parts)
+
+
+class _SpecInfo:
+    """Per-op facts the fast path of Slot.parse needs, computed once."""
+
+    __slots__ = ("length", "int_positions", "has_text", "has_keys")
+
+    def __init__(self, spec: OpSpec) -> None:
+        self.length = spec.arity + 1  # with the op name
+        self.int_positions = tuple(i + 1 for i, o in enumerate(spec.operands) if o.kind.is_integer)
+        self.has_text = any(o.kind is OperandKind.TEXT for o in spec.operands)
+        self.has_keys = any(o.kind in (OperandKind.KEY, OperandKind.KEYS) for o in spec.operands)
+
+
+_SPECS: dict[tuple[Engine, str], _SpecInfo] = {(op.engine, op.name): _SpecInfo(op) for op in OPS}
 
 
 def _freeze(value: Any) -> Any:
@@ -58,8 +73,26 @@ class Slot:
         return " ".join([self.op, *(repr(a) if isinstance(a, str) else str(a) for a in self.args)])
 
     @classmethod
-    def parse(cls, engine: Engine, raw: Any, where: str = "") -> "Slot":
-        """Check one slot of the tuple/JSON form against the ISA table."""
+    def parse(cls, engine: Engine, raw: Any, where: str | Callable[[], str] = "") -> "Slot":
+        """Check one slot of the tuple/JSON form against the ISA table.
+
+        ``where`` names the place for error messages; a callable is only
+        called on error (building 150k place strings costs seconds).
+        """
+        if isinstance(raw, (list, tuple)) and raw:
+            info = _SPECS.get((engine, raw[0]))
+            if (
+                info is not None
+                and len(raw) == info.length
+                and not info.has_text
+                and all(type(raw[i]) is int for i in info.int_positions)
+            ):
+                args = tuple(raw[1:])
+                return cls(engine, raw[0], tuple(_freeze(a) for a in args) if info.has_keys else args)
+        return cls._parse_slow(engine, raw, where() if callable(where) else where)
+
+    @classmethod
+    def _parse_slow(cls, engine: Engine, raw: Any, where: str) -> "Slot":
         at = f" at {where}" if where else ""
         if not isinstance(raw, (tuple, list)) or not raw:
             raise ProgramError(f"a slot must be a non-empty list [op, operand, ...]{at}, got {raw!r}")
@@ -142,22 +175,25 @@ class Program:
         if not isinstance(raw, (list, tuple)):
             raise ProgramError(f"a program must be a list of bundles, got {type(raw).__name__}")
         bundles = []
+        engines = {e.value: e for e in Engine}
+        limits = {e: params.slot_limit(e) for e in Engine}
         for b, raw_bundle in enumerate(raw):
-            if not isinstance(raw_bundle, Mapping):
+            if type(raw_bundle) is not dict and not isinstance(raw_bundle, Mapping):
                 raise ProgramError(f"{place(b)}: a bundle must be an object of engine: [slots], got {raw_bundle!r}")
             groups = []
             for name, raw_slots in raw_bundle.items():
-                try:
-                    engine = Engine(name)
-                except ValueError:
+                engine = engines.get(name) if isinstance(name, str) else None
+                if engine is None:
                     known = ", ".join(e.value for e in Engine)
                     raise ProgramError(f"{place(b)}: unknown engine {name!r} (engines: {known})") from None
                 if not isinstance(raw_slots, (list, tuple)):
                     raise ProgramError(f"{place(b, engine)}: slots must be a list, got {raw_slots!r}")
-                limit = params.slot_limit(engine)
+                limit = limits[engine]
                 if len(raw_slots) > limit:
                     raise ProgramError(f"{place(b, engine)}: {len(raw_slots)} slots exceed the limit of {limit}")
-                slots = tuple(Slot.parse(engine, s, place(b, engine, i)) for i, s in enumerate(raw_slots))
+                slots = tuple(
+                    Slot.parse(engine, s, lambda i=i: place(b, engine, i)) for i, s in enumerate(raw_slots)
+                )
                 groups.append((engine, slots))
             bundles.append(Bundle(tuple(groups)))
         return cls(tuple(bundles))

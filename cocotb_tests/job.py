@@ -1,0 +1,100 @@
+"""What the host asks one simulator run to do, and what the run reports back.
+
+The pytest/tools side writes a ``SimJob`` as JSON, the cocotb testbench
+(``tb_core``, inside the simulator process) reads it, drives the core and
+writes a ``SimResult``.  Both sides import only this module and ``retire``,
+so the testbench never needs the golden model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class RunMode(str, Enum):
+    FAST = "fast"  # clock runs free; Python wakes only on a state change
+    LOCKSTEP = "lockstep"  # Python samples the retire port every cycle and compares
+
+
+class ImemLoad(str, Enum):
+    PLUSARG = "plusarg"  # $readmemh of a hex file at time 0 (+IMEM=<file>)
+    HOST = "host"  # imem_we writes through the host port, one bundle per clock
+
+
+@dataclass
+class SimJob:
+    prog_len: int  # bundles in the hardware image
+    imem_hex: str  # $readmemh file, one bundle per line
+    mem: list[int]  # data memory image; its length is mem_size
+    result_path: str
+    imem_load: ImemLoad = ImemLoad.PLUSARG
+    mode: RunMode = RunMode.FAST
+    pause_enable: bool = True
+    resume_on_pause: bool = True  # like Machine.run_to_end: resume after every pause
+    max_cycles: int = 1 << 24  # the run fails as "did not finish" past this
+    expected_path: str | None = None  # lockstep: JSON lines of expected retire records
+    history: int = 8  # lockstep: actual records kept before a divergence
+    clock_ns: int = 10
+    params: dict[str, int] = field(default_factory=dict)  # MachineParams fields (the tb decodes ports with them)
+
+    def write(self, path: Path) -> None:
+        data = asdict(self)
+        data["imem_load"] = self.imem_load.value
+        data["mode"] = self.mode.value
+        path.write_text(json.dumps(data))
+
+    @classmethod
+    def read(cls, path: Path) -> "SimJob":
+        data = json.loads(Path(path).read_text())
+        data["imem_load"] = ImemLoad(data["imem_load"])
+        data["mode"] = RunMode(data["mode"])
+        return cls(**data)
+
+
+@dataclass
+class TrapStatus:
+    cause: int
+    pc: int
+    engine: int
+    slot: int
+
+
+@dataclass
+class PausePoint:
+    cycle: int
+    pc: int
+
+
+@dataclass
+class SimResult:
+    """The core's state after the run, read back through the host ports."""
+
+    finished: bool  # reached HALTED or TRAPPED (not stuck RUNNING / PAUSED)
+    state: int  # isa.RunState code
+    cycle: int
+    pc: int
+    trap: TrapStatus
+    mem: list[int]
+    scratch: list[int]
+    trace: list[int]
+    pauses: list[PausePoint] = field(default_factory=list)
+    error: str = ""  # why the run did not finish, in words
+    compared_records: int = 0  # lockstep: retire records checked
+    divergence: dict[str, Any] | None = None  # lockstep: see retire.Divergence
+    load_seconds: float = 0.0
+    run_seconds: float = 0.0
+    readback_seconds: float = 0.0
+
+    def write(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def read(cls, path: Path) -> "SimResult":
+        data = json.loads(Path(path).read_text())
+        data["trap"] = TrapStatus(**data["trap"])
+        data["pauses"] = [PausePoint(**p) for p in data["pauses"]]
+        return cls(**data)

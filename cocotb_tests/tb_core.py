@@ -1,0 +1,79 @@
+"""cocotb testbench: one job per simulator run (named tb_* so pytest does not collect it).
+
+The job file comes from the plusarg +XCHECK_JOB=<path>; the result goes to
+the job's result_path.  The testbench only drives and records: the host
+compares with the model (lockstep compares here, against records the host
+wrote, so the host may use any model, even a deliberately broken one).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Iterator
+
+import cocotb
+
+from pymodel.isa import RunState
+
+from .core_driver import CoreDriver
+from .job import RunMode, SimJob, SimResult
+from .retire import RetireView
+
+JOB_PLUSARG = "XCHECK_JOB"
+
+
+def _expected_records(path: str) -> Iterator[RetireView]:
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                yield RetireView.from_json(json.loads(line))
+
+
+@cocotb.test()
+async def xcheck_run_job(dut) -> None:
+    job_path = cocotb.plusargs.get(JOB_PLUSARG)
+    assert isinstance(job_path, str), f"+{JOB_PLUSARG}=<job.json> is required"
+    job = SimJob.read(Path(job_path))
+    driver = CoreDriver(dut, job)
+
+    t0 = time.perf_counter()
+    await driver.reset_and_load()
+    t1 = time.perf_counter()
+    divergence = None
+    compared = 0
+    if job.mode is RunMode.LOCKSTEP:
+        assert job.expected_path, "lockstep needs expected_path"
+        error, compared, found = await driver.run_lockstep(_expected_records(job.expected_path))
+        if found is not None:
+            divergence = found.to_json()
+            error = error or f"lockstep divergence at cycle {found.cycle}, pc {found.pc}"
+    else:
+        error = await driver.run_fast()
+    t2 = time.perf_counter()
+    state, cycle, pc, trap, mem, scratch, trace = await driver.read_back()
+    t3 = time.perf_counter()
+
+    final = RunState(state)
+    paused_on_purpose = final is RunState.PAUSED and not job.resume_on_pause
+    finished = not error and (final in (RunState.HALTED, RunState.TRAPPED) or paused_on_purpose)
+    if not error and not finished:
+        error = f"the core stopped in state {final.name}"
+    SimResult(
+        finished=finished,
+        state=state,
+        cycle=cycle,
+        pc=pc,
+        trap=trap,
+        mem=mem,
+        scratch=scratch,
+        trace=trace,
+        pauses=driver.pauses,
+        error=error,
+        compared_records=compared,
+        divergence=divergence,
+        load_seconds=t1 - t0,
+        run_seconds=t2 - t1,
+        readback_seconds=t3 - t2,
+    ).write(Path(job.result_path))

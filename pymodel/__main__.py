@@ -1,0 +1,5 @@
+"""``python -m pymodel``: see pymodel/cli.py."""
+
+from .cli import main
+
+raise SystemExit(main())
