@@ -76,9 +76,8 @@ class CoreDriver:
                 d.dmem_addr.value = i
                 d.dmem_wdata.value = self.job.mem[i]
             await FallingEdge(d.clk)
-        d.imem_we.value = 0
+        d.imem_we.value = 0  # lands with the start pulse that follows
         d.dmem_we.value = 0
-        await FallingEdge(d.clk)
 
     def _host_imem_words(self) -> list[int]:
         if self.job.imem_load.value != "host":

@@ -32,6 +32,7 @@ class ModelOutcome:
     pauses: list[PausePoint]
     seconds: float
     engine: ModelEngine
+    visits: dict[int, int] | None = None  # pc -> times executed (fast engine), for utilization
 
     @property
     def finished(self) -> bool:
@@ -89,7 +90,13 @@ def run_model(
         pauses=pauses,
         seconds=seconds,
         engine=engine,
+        visits=_visits(machine),
     )
+
+
+def _visits(machine: object) -> dict[int, int] | None:
+    counts = getattr(machine, "bundle_counts", None)
+    return None if counts is None else {pc: int(n) for pc, n in enumerate(counts) if n}
 
 
 def write_expected(records: list[RetireRecord], path: Path) -> None:

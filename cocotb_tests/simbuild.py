@@ -103,17 +103,34 @@ class RtlSources:
     seconds: float  # generation time (0 when taken from the cache)
 
 
+# The generator's inputs beyond rtl/: the ISA table and the types it uses.
+RTL_MODEL_INPUTS = ("pymodel/isa.py", "pymodel/program.py", "pymodel/events.py")
+KEEP_BUILDS = 3  # newest cached generations / builds kept per folder
+
+
 def _rtl_inputs_digest(params: MachineParams) -> str:
-    """What the generated Verilog depends on: the rtl and pymodel sources, the params, amaranth."""
+    """What the generated Verilog depends on: rtl/ sources, the ISA table, params, amaranth."""
     import amaranth
 
     h = hashlib.sha256(repr(params).encode())
     h.update(getattr(amaranth, "__version__", "?").encode())
-    for folder in ("rtl", "pymodel"):
-        for path in sorted((REPO / folder).rglob("*.py")):
-            h.update(path.relative_to(REPO).as_posix().encode())
-            h.update(path.read_bytes())
+    paths = sorted((REPO / "rtl").rglob("*.py")) + [REPO / p for p in RTL_MODEL_INPUTS]
+    for path in paths:
+        h.update(path.relative_to(REPO).as_posix().encode())
+        h.update(path.read_bytes() if path.exists() else b"")
     return h.hexdigest()[:16]
+
+
+def prune(folder: Path, prefix: str = "", keep: int = KEEP_BUILDS, min_age_s: float = 600.0) -> None:
+    """Remove old cache entries (not the newest ``keep``, none younger than ``min_age_s``:
+    another process may still be using it)."""
+    if not folder.is_dir():
+        return
+    entries = sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith(prefix)), key=lambda p: p.stat().st_mtime)
+    now = time.time()
+    for old in entries[:-keep] if keep else entries:
+        if now - old.stat().st_mtime > min_age_s:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def generate_rtl(params: MachineParams = DEFAULT_PARAMS, out_root: Path = BUILD / "rtl") -> RtlSources:
@@ -133,6 +150,7 @@ def generate_rtl(params: MachineParams = DEFAULT_PARAMS, out_root: Path = BUILD 
         write_verilog(params, out_dir)
         seconds = time.perf_counter() - t0
         stamp.write_text(f"{seconds:.3f}\n")
+        prune(out_root)
     files = tuple(sorted(p for p in out_dir.iterdir() if p.suffix in (".v", ".sv")))
     if not files:
         raise SimBuildError(f"rtl.generate.write_verilog wrote no .v file into {out_dir}")
@@ -172,10 +190,19 @@ def _verilator_config() -> str:
     return "\n".join(lines) + "\n"
 
 
+def fst_supported() -> bool:
+    """Verilator's FST writer needs the lz4 headers (Debian package liblz4-dev)."""
+    return any(Path(d, "lz4.h").exists() for d in ("/usr/include", "/usr/local/include"))
+
+
+def waves_format(sim: str) -> str:
+    return "fst" if sim == "verilator" and fst_supported() else "vcd"
+
+
 def _build_args(sim: str, waves: bool) -> list[str]:
     if sim == "verilator":
         args = ["--no-public-flat-rw", "--output-split-cfuncs", "500", "-Wno-fatal", "-Wno-lint", "-Wno-style"]
-        return args + (["--trace-fst"] if waves else [])
+        return args + (["--trace-fst"] if waves and waves_format(sim) == "fst" else [])  # else --trace: VCD
     return ["-s", "xcheck_dump"] if waves else []
 
 
@@ -237,6 +264,7 @@ def build_simulator(
             raise SimBuildError(f"{sim} build failed ({e}); see {log}:\n{log_tail(log)}") from None
         seconds = time.perf_counter() - t0
         stamp.write_text(f"{seconds:.1f}\n")
+        prune(build_dir.parent, f"{sim}-")
     return SimBuild(sim, build_dir, waves, rtl, params, seconds, False)
 
 

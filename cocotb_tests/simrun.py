@@ -12,7 +12,7 @@ from pathlib import Path
 from cocotb_tools.runner import Icarus, get_runner
 
 from .job import ImemLoad, SimJob, SimResult
-from .simbuild import TOP, TIMESCALE, SimBuild, log_tail, toolchain_env
+from .simbuild import TOP, TIMESCALE, SimBuild, log_tail, toolchain_env, waves_format
 from .tb_core import JOB_PLUSARG
 
 TB_MODULE = "cocotb_tests.tb_core"
@@ -59,7 +59,7 @@ def run_job(build: SimBuild, job: SimJob, work: Path) -> SimRun:
     waves: Path | None = None
     if build.waves:
         if build.sim == "verilator":
-            waves = work / "waves.fst"
+            waves = work / f"waves.{waves_format('verilator')}"
             test_args = ["--trace-file", str(waves)]
         else:
             waves = work / "waves.vcd"

@@ -45,7 +45,13 @@ class XCheckReport:
     divergence_text: str = ""
     rtl_seconds: float = 0.0  # wall time of the simulator process(es)
     lockstep_seconds: float = 0.0
+    image: HardwareImage | None = None
+    waves: Path | None = None  # the waveform file when the build traces
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def rtl_state_name(self) -> str:
+        return RunState(self.rtl.state).name
 
     @property
     def ok(self) -> bool:
@@ -148,14 +154,16 @@ def cross_check(
         mismatches.append("compared nothing: the program executed no cycle-costing bundle")
 
     t0 = time.perf_counter()
+    waves = None
     if records is not None:
         rtl, _, _ = lockstep(build, hw, mem, name=name, records=records, enable_pause=enable_pause, keep=keep)
     else:
         work = job_dir(build, name)
         job = _job(build, hw, mem, work, imem_load=imem_load, mode=RunMode.FAST, pause_enable=enable_pause,
                    max_cycles=model.cycle + 64)  # fmt: skip
-        rtl = run_job(build, job, work).result
-        if not keep:
+        run = run_job(build, job, work)
+        rtl, waves = run.result, run.waves
+        if not keep and waves is None:
             shutil.rmtree(work, ignore_errors=True)
     rtl_seconds = time.perf_counter() - t0
     if not rtl.finished:
@@ -163,7 +171,9 @@ def cross_check(
     mismatches += final_state_diffs(model, rtl)
     if records is not None and rtl.compared_records != len(records) and rtl.divergence is None:
         mismatches.append(f"lockstep compared {rtl.compared_records} of {len(records)} retire records")
-    report = XCheckReport(name, build.sim, mismatches, model, rtl, len(hw.words), rtl_seconds=rtl_seconds, notes=notes)
+    report = XCheckReport(
+        name, build.sim, mismatches, model, rtl, len(hw.words), rtl_seconds=rtl_seconds, image=hw, waves=waves, notes=notes
+    )
 
     found = rtl.divergence
     if mismatches and found is None and auto_lockstep and model.finished and records is None:

@@ -26,33 +26,54 @@ class ScratchAllocator:
         self._free: list[tuple[int, int]] = [(0, size)]  # sorted, coalesced [start, end)
         self._live: dict[int, tuple[str, int]] = {}  # addr -> (name, width)
         self._scopes: list[list[int]] = []
+        self._used_ever = bytearray(size)
         self.symbols: dict[str, tuple[int, int]] = {}  # every name ever allocated
         self.high_water = 0
 
-    def alloc(self, name: str, width: int = 1, *, scoped: bool = True) -> int:
-        """First fit; ``scoped=False`` keeps the words past the enclosing ``scope``."""
+    def alloc(self, name: str, width: int = 1, *, scoped: bool = True, fresh: bool = False) -> int:
+        """First fit.  ``scoped=False``: the words outlive the enclosing ``scope``.
+        ``fresh``: only words never allocated before (a constant loaded early, at
+        a pool anchor, must not share a word with code that ran before its request)."""
         if width < 1:
             raise AllocationError(f"scratch {name!r}: width must be at least 1, got {width}")
         if name in self.symbols:
             raise AllocationError(f"scratch name {name!r} is already used (names must be unique)")
-        for i, (start, end) in enumerate(self._free):
-            if end - start >= width:
-                if end - start == width:
-                    del self._free[i]
-                else:
-                    self._free[i] = (start + width, end)
-                break
-        else:
+        start = self._find(width, fresh)
+        if start is None:
+            kind = "never-used " if fresh else ""
             raise AllocationError(
-                f"out of scratch allocating {name!r} ({width} words): {self.words_live} of {self.size} words live, "
-                f"largest free range {self.largest_free}"
+                f"out of scratch allocating {name!r} ({width} {kind}words): {self.words_live} of {self.size} words "
+                f"live, largest free range {self.largest_free}"
             )
+        self._take(start, width)
         self._live[start] = (name, width)
         self.symbols[name] = (start, width)
         self.high_water = max(self.high_water, start + width)
+        self._used_ever[start : start + width] = b"\x01" * width
         if scoped and self._scopes:
             self._scopes[-1].append(start)
         return start
+
+    def _find(self, width: int, fresh: bool) -> int | None:
+        for start, end in self._free:
+            if not fresh:
+                if end - start >= width:
+                    return start
+                continue
+            run = 0
+            for addr in range(start, end):
+                run = 0 if self._used_ever[addr] else run + 1
+                if run == width:
+                    return addr - width + 1
+        return None
+
+    def _take(self, start: int, width: int) -> None:
+        for i, (s, e) in enumerate(self._free):
+            if s <= start and start + width <= e:
+                pieces = [(s, start), (start + width, e)]
+                self._free[i : i + 1] = [(a, b) for a, b in pieces if b > a]
+                return
+        raise AssertionError("allocated words must be free")
 
     def free(self, addr: int) -> None:
         if addr not in self._live:

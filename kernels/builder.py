@@ -90,7 +90,8 @@ class KernelBuilder:
         """Address of a scratch word holding ``value`` (loaded once, at the pool anchor)."""
         key = self._const_key(value)
         if key not in self._consts:
-            addr = self.alloc.alloc(name or f"const {key:#x}", 1, scoped=False)  # shared: outlives scopes
+            # Shared, so it outlives scopes; loaded at an earlier anchor, so in a fresh word.
+            addr = self.alloc.alloc(name or f"const {key:#x}", 1, scoped=False, fresh=True)
             self._anchor.slots.append(self._slot(Engine.LOAD, "const", (addr, key)))
             self._consts[key] = addr
         return self._consts[key]
@@ -100,7 +101,7 @@ class KernelBuilder:
         key = self._const_key(value)
         if key not in self._vconsts:
             scalar = self.const(key)  # loaded at this anchor or an earlier one: before the broadcast
-            addr = self.alloc.alloc(name or f"vconst {key:#x}", self.params.vlen, scoped=False)
+            addr = self.alloc.alloc(name or f"vconst {key:#x}", self.params.vlen, scoped=False, fresh=True)
             self._anchor.slots.append(self._slot(Engine.VALU, "vbroadcast", (addr, scalar)))
             self._vconsts[key] = addr
         return self._vconsts[key]

@@ -46,6 +46,8 @@ def _list() -> None:
     for k in KERNELS.values():
         variants = ", ".join(f"{v}{' (default)' if v == k.default_variant else ''}" for v in k.variants)
         print(f"{k.name}: {k.summary}\n  variants: {variants}")
+        for name, text in k.variant_summaries.items():
+            print(f"    {name}: {text}")
     print("make sim KERNEL= names: " + ", ".join(f"{a} = {k}/{v}" for a, (k, v) in ALIASES.items()))
 
 

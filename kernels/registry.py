@@ -20,6 +20,7 @@ class KernelInfo:
     summary: str
     variants: tuple[str, ...]
     default_variant: str
+    variant_summaries: dict[str, str]
     # build(variant, shape, params, *, debug_problem=None) -> BuiltKernel
     build: Callable[..., BuiltKernel]
 
@@ -30,6 +31,7 @@ KERNELS: dict[str, KernelInfo] = {
         summary="the benchmark: R rounds of tree walk + hash over a batch of B items (MACHINE-SPEC.md)",
         variants=tuple(tree_hash.VARIANTS),
         default_variant=tree_hash.DEFAULT_VARIANT,
+        variant_summaries={name: v.summary for name, v in tree_hash.VARIANTS.items()},
         build=tree_hash.build,
     ),
 }

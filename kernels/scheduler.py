@@ -15,15 +15,18 @@ Memory ops are ordered loads-vs-stores and stores-vs-stores unless their
 addresses are provably disjoint: the address word holds a value known from
 ``const`` and arithmetic on known words earlier in the region.
 
-Nodes are placed in order of their longest path to the region's end
-(critical path first; program order breaks ties, which is also a topological
-order), each into the earliest bundle its edges allow that still has a free
-slot on its engine (``MachineParams.slot_limit``).
+Nodes are placed in order of priority -- their longest path to the region's
+end (critical path first), plus an optional per-slot bias from the kernel
+(``KernelBuilder.priority``), never above a predecessor's; program order
+breaks ties, so the order is topological -- each into the earliest bundle its
+edges allow that still has a free slot on its engine
+(``MachineParams.slot_limit``).  Bundles left empty are dropped: they would
+cost a cycle and order nothing.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from pymodel.isa import Engine, MachineParams
 from pymodel.program import Slot
@@ -112,7 +115,7 @@ class _DependenceBuilder:
         edges.pop(i, None)
         return edges
 
-    def _memory(self, i: int, slot: Slot, need) -> None:
+    def _memory(self, i: int, slot: Slot, need: Callable[[int, int], None]) -> None:
         spec = slot.spec
         foot = mem_footprint(slot, self.known, self.params)
         if spec.reads_mem:
@@ -131,7 +134,7 @@ class _DependenceBuilder:
                     need(s, 1)
             if foot is None:
                 # Ordered after every earlier memory op: it stands for all of them.
-                self.loads, self.stores = [], []
+                self.loads, self.stores = [], [(i, None)]
             else:
                 self.stores.append((i, foot))
 

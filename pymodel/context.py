@@ -153,7 +153,8 @@ class BundleContext:
         try:
             ref = self._debug_values[key]
         except (KeyError, TypeError):  # TypeError: an unhashable key
-            raise Fault(TrapCause.DEBUG_MISMATCH, value, f"no recorded value for key {key!r} (S[{addr}]={value})") from None
+            detail = f"no recorded value for key {key!r} (S[{addr}]={value})"
+            raise Fault(TrapCause.DEBUG_MISMATCH, value, detail) from None
         if value != ref:
             raise Fault(
                 TrapCause.DEBUG_MISMATCH, value, f"S[{addr}]={value} but the recorded value for key {key!r} is {ref}"

@@ -43,7 +43,7 @@ def machine_state(cores: Iterable[CoreState], trap: Trap | None) -> RunState:
     return RunState.HALTED
 
 
-def check_memory_image(mem: Iterable[Any]) -> list[int]:
+def check_memory_image(mem: Iterable[Any], what: str = "memory image") -> list[int]:
     """A copy of ``mem`` as a list of words; ValueError names the first bad cell.
 
     The machine never grows the image, so its length is the memory size.
@@ -51,7 +51,7 @@ def check_memory_image(mem: Iterable[Any]) -> list[int]:
     out = list(mem)
     for i, v in enumerate(out):
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= WORD_MASK:
-            raise ValueError(f"memory image word {i} must be an integer 0..2^32-1, got {v!r}")
+            raise ValueError(f"{what} word {i} must be an integer 0..2^32-1, got {v!r}")
     return out
 
 

@@ -77,12 +77,10 @@ class FastMachine:
             raise ValueError("the fast engine emits no retire records; use pymodel.machine.Machine for on_retire")
         if self.trap is not None:
             return RunState.TRAPPED
-        for core in self.cores:
-            if core.state is RunState.PAUSED:
-                core.state = RunState.RUNNING
         limit = NO_LIMIT if max_cycles is None else min(max_cycles, NO_LIMIT)
-        arrays = self._load_arrays()
+        arrays = self._load_arrays()  # checks edited state before anything changes
         scratch, mem, trace, trace_len, pc, state, clock = arrays
+        state[state == int(RunState.PAUSED)] = int(RunState.RUNNING)  # resume paused cores
         d = self.decoded
         trap_out = self._buffers[0]
         try:
@@ -121,7 +119,7 @@ class FastMachine:
             if len(core.trace) > p.trace_depth:
                 raise ValueError(f"core {core.id}: trace holds more than trace_depth={p.trace_depth} entries")
         mem = np.array(check_memory_image(self.mem), dtype=np.int64)
-        scratch = np.array([check_memory_image(c.scratch) for c in self.cores], dtype=np.int64)
+        scratch = np.array([check_memory_image(c.scratch, f"core {c.id} scratch") for c in self.cores], dtype=np.int64)
         trace = np.zeros((len(self.cores), p.trace_depth), dtype=np.int64)
         for core in self.cores:
             trace[core.id, : len(core.trace)] = core.trace
@@ -133,11 +131,11 @@ class FastMachine:
 
     def _store_arrays(self, arrays: tuple[np.ndarray, ...]) -> None:
         scratch, mem, trace, trace_len, pc, state, clock = arrays
-        self.mem = mem.tolist()
+        self.mem[:] = mem.tolist()  # in place, as the reference mutates its lists
         for core in self.cores:
             i = core.id
-            core.scratch = scratch[i].tolist()
-            core.trace = trace[i, : trace_len[i]].tolist()
+            core.scratch[:] = scratch[i].tolist()
+            core.trace[:] = trace[i, : trace_len[i]].tolist()
             core.pc = int(pc[i])
             core.state = RunState(int(state[i]))
         self.cycle = int(clock[0])

@@ -180,7 +180,8 @@ def decode_program(program: Program, params: MachineParams, *, enable_debug: boo
             key = (engine, slot.op, slot.args)
             row = rows.get(key)
             if row is None:
-                row = rows[key] = _decode_slot(slot.spec, slot.args, params, f"bundle {b}, engine {engine}, slot {index}")
+                where = f"bundle {b}, engine {engine}, slot {index}"
+                row = rows[key] = _decode_slot(slot.spec, slot.args, params, where)
             if row.bad_scratch is not None:
                 faults[len(ops)] = row.bad_scratch
             ops.append(row.op)

@@ -9,6 +9,18 @@ One iteration of ``run``'s loop is one machine cycle: each running core in
 turn executes one bundle and commits it at once, so core i sees core i-1's
 memory writes of the same cycle.  The counter advances if any core executed
 a bundle with an engine key other than ``debug``.
+
+Rules the spec leaves open, fixed here (the fast engine and the RTL follow):
+
+* A slot's scratch operands are range-checked before it executes (reads, then
+  writes, lanes in order); then its semantics run, so memory, divisor, jump
+  and trace traps come from the op itself.  The first trapping slot in
+  execution order wins.
+* A trap stops the whole machine at once: that bundle commits nothing, its
+  core's pc stays on it, the cycle is not counted, later cores do not run that
+  cycle (earlier cores' bundles of that cycle have committed).
+* ``max_cycles`` is checked at the top of a cycle, after retiring cores that
+  ran past the end; a program that ends exactly at the limit reports HALTED.
 """
 
 from __future__ import annotations
@@ -53,10 +65,12 @@ def plan_program(program: Program, params: MachineParams, enable_debug: bool) ->
     for bundle in program:
         slots = []
         for engine, index, slot in bundle:
-            if engine is Engine.DEBUG and not enable_debug:
-                continue
-            if engine is Engine.DEBUG:  # debug operands may be unhashable; they are rare anyway
-                slots.append(PlannedSlot(engine, index, slot.spec, slot.args, scratch_fault(slot.spec, slot.args, params)))
+            if engine is Engine.DEBUG:
+                if not enable_debug:
+                    continue
+                # Not cached: debug operands may be unhashable, and they are few.
+                bad = scratch_fault(slot.spec, slot.args, params)
+                slots.append(PlannedSlot(engine, index, slot.spec, slot.args, bad))
                 continue
             key = (engine, slot.op, slot.args)
             if key not in resolved:
@@ -68,7 +82,7 @@ def plan_program(program: Program, params: MachineParams, enable_debug: bool) ->
 
 
 class Machine:
-    """The golden model.  See pymodel/machine.py's docstring and api.md."""
+    """The golden model: ``cycle``, ``mem``, ``cores``, ``trap``, ``state``; ``run`` / ``run_to_end``."""
 
     def __init__(
         self,
@@ -145,7 +159,9 @@ class Machine:
             try:
                 self._execute(ctx, slot)
             except Fault as fault:
-                self.trap = Trap(fault.cause, self.cycle, pc, slot.engine, slot.index, fault.detail, core.id, fault.value)
+                self.trap = Trap(
+                    fault.cause, self.cycle, pc, slot.engine, slot.index, fault.detail, core=core.id, value=fault.value
+                )
                 core.state = RunState.TRAPPED
                 if on_retire is not None:
                     on_retire(RetireRecord(cycle=self.cycle, core=core.id, pc=pc, next_pc=pc, trap=self.trap))

@@ -9,8 +9,8 @@ stay, and the core is TRAPPED.  Ports: api.md "The RTL core's top-level ports".
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from pymodel.isa import DEFAULT_PARAMS, WORD_BITS, Engine, MachineParams, RunState
@@ -73,12 +73,19 @@ def core_signature(geom: CoreGeometry) -> dict[str, wiring.Member]:
     }
 
 
+def _packed(keep: Value, lanes: data.View, width: int) -> Value:
+    """Port i at bits i*width; a lane that does not write reads 0."""
+    return Cat(*(Mux(keep[k], lanes[k], 0)[:width] for k in range(len(keep))))
+
+
 class VliwCore(wiring.Component):
     """The core for ``params``.  ``imem="memory"`` swaps the Verilog SRAM
     model for an amaranth Memory so Amaranth's simulator can run small
     configurations; generated Verilog always uses the SRAM model."""
 
-    def __init__(self, params: MachineParams = DEFAULT_PARAMS, *, imem: ImemKind | str = ImemKind.SRAM, core_id: int = 0):
+    def __init__(
+        self, params: MachineParams = DEFAULT_PARAMS, *, imem: ImemKind | str = ImemKind.SRAM, core_id: int = 0
+    ) -> None:
         if params.n_cores != 1:
             raise ValueError(f"the RTL core models one core; MachineParams.n_cores is {params.n_cores}")
         self.geom = CoreGeometry(params)
@@ -227,11 +234,11 @@ class VliwCore(wiring.Component):
             self.retire_next_pc.eq(Mux(trapping, self.pc, next_pc)),
             self.retire_trap.eq(trapping),
             self.retire_swe.eq(scratch.wr_keep),
-            self.retire_swaddr.eq(Cat(*(Mux(scratch.wr_keep[k], scratch.wr_addr[k], 0)[:a] for k in range(len(writes))))),
-            self.retire_swdata.eq(Cat(*(Mux(scratch.wr_keep[k], scratch.wr_data[k], 0)[:WORD_BITS] for k in range(len(writes))))),
+            self.retire_swaddr.eq(_packed(scratch.wr_keep, scratch.wr_addr, a)),
+            self.retire_swdata.eq(_packed(scratch.wr_keep, scratch.wr_data, WORD_BITS)),
             self.retire_mwe.eq(dmem.wr_keep),
-            self.retire_mwaddr.eq(Cat(*(Mux(dmem.wr_keep[k], dmem.wr_addr[k], 0)[:da] for k in range(len(dmem.wr_keep))))),
-            self.retire_mwdata.eq(Cat(*(Mux(dmem.wr_keep[k], dmem.wr_data[k], 0)[:WORD_BITS] for k in range(len(dmem.wr_keep))))),
+            self.retire_mwaddr.eq(_packed(dmem.wr_keep, dmem.wr_addr, da)),
+            self.retire_mwdata.eq(_packed(dmem.wr_keep, dmem.wr_data, WORD_BITS)),
             self.retire_trace_valid.eq(trace.append),
             self.retire_trace_data.eq(Mux(trace.append, flow.unit.trace_data, 0)),
         ]

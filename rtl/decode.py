@@ -12,11 +12,11 @@ from __future__ import annotations
 import types
 from functools import cache
 
-from amaranth.hdl import Elaboratable, Module, Mux, Value
+from amaranth.hdl import Module, Mux, Value
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from pymodel.isa import WORD_BITS, Engine, Field, OpSpec, lookup, ops_of
+from pymodel.isa import Engine, Field, OpSpec, lookup, ops_of
 
 from .geometry import CoreGeometry, offset_operand
 
@@ -141,8 +141,3 @@ def operand_base(geom: CoreGeometry, engine: Engine, slot: data.View, f: Field) 
         offset = offset | Mux(is_op, _field(slot, off_field), 0)
     return base + offset
 
-
-def imm_value(slot: data.View) -> Value:
-    """The 32-bit immediate region, unsigned."""
-    assert len(slot.imm) == WORD_BITS
-    return slot.imm

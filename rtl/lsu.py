@@ -26,7 +26,7 @@ def _check_covered(engine: Engine, implemented: tuple[str, ...]) -> None:
         raise NotImplementedError(f"rtl.lsu has no HDL for {engine} op(s) {unknown}")
 
 
-def _mem_signature(geom: CoreGeometry) -> tuple[data.ArrayLayout, data.ArrayLayout]:
+def _lane_layouts(geom: CoreGeometry) -> tuple[data.ArrayLayout, data.ArrayLayout]:
     lanes = geom.mem_lanes
     return data.ArrayLayout(WORD_BITS, lanes), data.ArrayLayout(geom.dmem_addr_bits, lanes)
 
@@ -37,7 +37,7 @@ class LoadSlot(wiring.Component):
 
     def __init__(self, geom: CoreGeometry) -> None:
         self._geom = geom
-        words, addrs = _mem_signature(geom)
+        words, addrs = _lane_layouts(geom)
         lanes = geom.mem_lanes
         super().__init__(
             {
@@ -96,7 +96,7 @@ class StoreSlot(wiring.Component):
 
     def __init__(self, geom: CoreGeometry) -> None:
         self._geom = geom
-        words, addrs = _mem_signature(geom)
+        words, addrs = _lane_layouts(geom)
         super().__init__(
             {
                 "slot": In(slot_layout(geom, Engine.STORE)),

@@ -76,8 +76,10 @@ def simulate(
     the core stops (resuming pauses if asked) or ``max_clocks`` pass."""
     core = VliwCore(params, imem="memory")
     geom = core.geom
-    if len(words) > params.imem_depth or len(mem) > params.mem_depth:
-        raise ValueError(f"{len(words)} bundles / {len(mem)} words do not fit imem {params.imem_depth} / mem {params.mem_depth}")
+    if len(words) > params.imem_depth:
+        raise ValueError(f"{len(words)} bundles do not fit the instruction memory ({params.imem_depth})")
+    if len(mem) > params.mem_depth:
+        raise ValueError(f"a memory image of {len(mem)} words does not fit the data memory ({params.mem_depth})")
     n_sw, n_mw = len(geom.scratch_write_ports), len(geom.mem_write_ports)
     out: dict[str, SimResult] = {}
 
@@ -122,10 +124,18 @@ def simulate(
                         next_pc=ctx.get(core.retire_next_pc),
                         trap=bool(ctx.get(core.retire_trap)),
                         scratch_writes=_writes(
-                            ctx.get(core.retire_swe), ctx.get(core.retire_swaddr), ctx.get(core.retire_swdata), n_sw, geom.addr_bits
+                            ctx.get(core.retire_swe),
+                            ctx.get(core.retire_swaddr),
+                            ctx.get(core.retire_swdata),
+                            n_sw,
+                            geom.addr_bits,
                         ),
                         mem_writes=_writes(
-                            ctx.get(core.retire_mwe), ctx.get(core.retire_mwaddr), ctx.get(core.retire_mwdata), n_mw, geom.dmem_addr_bits
+                            ctx.get(core.retire_mwe),
+                            ctx.get(core.retire_mwaddr),
+                            ctx.get(core.retire_mwdata),
+                            n_mw,
+                            geom.dmem_addr_bits,
                         ),
                         trace=trace,
                     )

@@ -89,7 +89,8 @@ def read_lanes(geom: CoreGeometry, slots: list[SlotHardware]) -> Iterator[ReadLa
         for f, lanes in geom.read_lanes(hw.engine).items():
             data = getattr(hw.unit, f.value)
             if len(data) != lanes:
-                raise AssertionError(f"{hw.name}: unit reads {len(data)} lanes through {f.value}, the ISA needs {lanes}")
+                have = len(data)
+                raise AssertionError(f"{hw.name}: the unit reads {have} lanes through {f.value}; the ISA needs {lanes}")
             base = operand_base(geom, hw.engine, hw.decoder.slot, f)
             for i in range(lanes):
                 yield ReadLane(base + i, data[i])

@@ -87,7 +87,15 @@ def test_constants_load_at_their_anchor_in_order_of_first_use() -> None:
     b.alu("+", x, x, b.const(7))
     got = ops(b.finish(schedule=False))
     c7, c3 = b.const(7), b.const(3)
-    assert got == [("const", x, 1), ("pause",), ("const", c7, 7), ("const", c3, 3), ("+", x, x, c7), ("+", x, x, c3), ("+", x, x, c7)]
+    assert got == [
+        ("const", x, 1),
+        ("pause",),
+        ("const", c7, 7),
+        ("const", c3, 3),
+        ("+", x, x, c7),
+        ("+", x, x, c3),
+        ("+", x, x, c7),
+    ]
 
 
 def test_constant_out_of_range_is_rejected() -> None:
@@ -197,3 +205,19 @@ def test_symbols_and_unscheduled_layout() -> None:
     ]
     m = run(program)
     assert m.cycle == 2  # the debug-only bundle costs no cycle
+
+
+def test_a_late_constant_never_reuses_words_freed_before_it() -> None:
+    # The constant's load is hoisted to the anchor at the start, before the scoped
+    # code that writes t: sharing t's word would clobber it.
+    b = KernelBuilder()
+    out = b.scalar("out")
+    with b.scope():
+        t = b.scalar("t")
+        b.load("const", t, 1)
+        b.alu("+", out, t, t)
+    c = b.const(40)
+    assert c != t
+    b.alu("+", out, out, c)
+    for schedule in (False, True):
+        assert run(b.finish(schedule=schedule)).cores[0].scratch[out] == 42

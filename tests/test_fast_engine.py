@@ -23,13 +23,14 @@ from pymodel.machine import Machine
 M32 = (1 << 32) - 1
 CORNER_WORDS = [0, 1, 2, 3, 7, 31, 32, 33, 1 << 31, (1 << 31) - 1, M32, M32 - 1, 0xFFFF, 0x10000]
 CORNER_IMMS = CORNER_WORDS + [-1, -(1 << 31), (1 << 33) + 5, 1 << 40]
+RawBundle = dict[str, list[tuple[Any, ...]]]  # the tuple form, as users bring it
 MAX_SLOTS = {Engine.ALU: 3, Engine.VALU: 2, Engine.LOAD: 2, Engine.STORE: 2, Engine.FLOW: 1, Engine.DEBUG: 2}
 
 
 @dataclass
 class Case:
     params: MachineParams
-    program: list[dict[str, list[tuple[Any, ...]]]]
+    program: list[RawBundle]
     mem: list[int]
     scratch: list[list[int]]  # initial scratch per core
     enable_pause: bool
@@ -51,7 +52,7 @@ def operand(draw, kind: OperandKind, params: MachineParams, n_bundles: int) -> A
     if kind is OperandKind.IMM:
         return draw(st.one_of(st.sampled_from(CORNER_IMMS), st.integers(0, 40), st.integers(0, M32)))
     if kind is OperandKind.TARGET:
-        return rare(draw, st.integers(0, n_bundles + 1), st.sampled_from([-1, -5, 1 << 40]), one_in=6)
+        return rare(draw, st.integers(0, n_bundles + 1), st.sampled_from([-1, -5, 1 << 40]), one_in=4)
     if kind is OperandKind.REL:
         return draw(st.integers(-n_bundles - 3, n_bundles))
     if kind is OperandKind.KEY:
@@ -61,7 +62,7 @@ def operand(draw, kind: OperandKind, params: MachineParams, n_bundles: int) -> A
     return "text"
 
 
-def bundle(draw, params: MachineParams, n_bundles: int, engines: tuple[Engine, ...]) -> dict[str, list[tuple[Any, ...]]]:
+def bundle(draw, params: MachineParams, n_bundles: int, engines: tuple[Engine, ...]) -> RawBundle:
     engines = draw(st.permutations(engines))[: draw(st.integers(0, 4))]
     out = {}
     for engine in engines:
@@ -76,8 +77,11 @@ def bundle(draw, params: MachineParams, n_bundles: int, engines: tuple[Engine, .
 
 
 @st.composite
-def cases(draw, engines: tuple[Engine, ...] = tuple(Engine), traced_loop: bool = False) -> Case:
-    """Random cases; ``traced_loop`` wraps the program in a loop that starts with a trace_write."""
+def cases(
+    draw, engines: tuple[Engine, ...] = tuple(Engine), traced_loop: bool = False, corner_words: bool = False
+) -> Case:
+    """Random cases.  ``traced_loop`` wraps the program in a loop that starts with
+    a trace_write; ``corner_words`` fills scratch and memory with corner values only."""
     vlen = draw(st.sampled_from([1, 4, 8]))
     params = MachineParams(
         vlen=vlen,
@@ -86,15 +90,18 @@ def cases(draw, engines: tuple[Engine, ...] = tuple(Engine), traced_loop: bool =
         trace_depth=draw(st.sampled_from([1, 2, 6])),
     )
     mem_len = draw(st.integers(0, 40)) if draw(st.integers(0, 9)) == 0 else draw(st.integers(8, 40))
-    small = st.integers(0, max(0, mem_len - vlen))  # mostly valid addresses, so memory traffic happens
-    word = st.one_of(*[small] * 8, st.sampled_from(CORNER_WORDS), st.integers(0, M32))
+    small = st.integers(0, mem_len + 1)  # mostly valid addresses, so memory traffic happens
+    near_end = st.integers(max(0, mem_len - vlen), mem_len + 1)  # vectors running off the end
+    corner = st.sampled_from(CORNER_WORDS)
+    word = corner if corner_words else st.one_of(small, small, small, near_end, corner, corner, st.integers(0, M32))
     n_bundles = draw(st.integers(1, 8))
     program = [bundle(draw, params, n_bundles, engines) for _ in range(n_bundles)]
     if traced_loop:
         program[0]["flow"] = [("trace_write", draw(st.integers(0, params.scratch_size - 1)))]
-        if draw(st.booleans()):
-            program.append({"flow": [("pause",)]})
-        program.append({"flow": [("jump", 0)]})
+        program.append({"flow": [("pause",)]})  # pauses when enable_pause
+        # Back to bundle 0 (pc + 1 + k = 0), or now and then to before it.
+        back = -(len(program) + 1) - rare(draw, st.just(0), st.integers(1, 3), one_in=5)
+        program.append({"flow": [("cond_jump_rel", draw(st.integers(0, params.scratch_size - 1)), back)]})
     size = params.scratch_size
     return Case(
         params=params,
@@ -102,7 +109,7 @@ def cases(draw, engines: tuple[Engine, ...] = tuple(Engine), traced_loop: bool =
         mem=draw(st.lists(word, min_size=mem_len, max_size=mem_len)),
         scratch=[draw(st.lists(word, min_size=size, max_size=size)) for _ in range(params.n_cores)],
         enable_pause=draw(st.booleans()),
-        max_cycles=draw(st.integers(0, 60)),
+        max_cycles=draw(st.integers(0, 60)) if draw(st.integers(0, 9)) == 0 else draw(st.integers(20, 60)),
     )
 
 
@@ -128,15 +135,17 @@ def run_both(case: Case) -> list[tuple[RunState, TrapCause | None]]:
 
 
 NO_MEMORY = (Engine.ALU, Engine.VALU, Engine.FLOW, Engine.DEBUG)
+ARITHMETIC = (Engine.ALU, Engine.VALU)  # with corner_words: shifts by 31/32/33/2^31, wraps, divisions
 
 
 @pytest.mark.parametrize(
     "strategy, examples, endings",
     [
-        (cases(), 250, ("RUNNING", "HALTED", "DIV_ZERO", "SCRATCH_RANGE", "MEM_RANGE", "JUMP_NEGATIVE")),
-        (cases(NO_MEMORY, traced_loop=True), 100, ("RUNNING", "PAUSED", "TRACE_FULL")),
+        (cases(), 250, ("RUNNING", "HALTED", "DIV_ZERO", "SCRATCH_RANGE", "MEM_RANGE")),
+        (cases(NO_MEMORY, traced_loop=True), 100, ("RUNNING", "PAUSED", "TRACE_FULL", "JUMP_NEGATIVE")),
+        (cases(ARITHMETIC, corner_words=True), 100, ("HALTED", "DIV_ZERO")),
     ],
-    ids=["all-engines", "traced-loop"],
+    ids=["all-engines", "traced-loop", "corner-arithmetic"],
 )
 def test_engines_agree_on_random_programs(strategy, examples, endings):
     seen: Counter = Counter()
@@ -180,7 +189,8 @@ def test_huge_scratch_operands_trap_like_the_reference():
 
 
 def test_bundle_counts_profile_executed_bundles():
-    prog = [{"load": [("const", 0, 5), ("const", 1, 1)]}, {"alu": [("-", 0, 0, 1)]}, {"flow": [("cond_jump_rel", 0, -2)]}]
+    prog = [{"load": [("const", 0, 5), ("const", 1, 1)]}, {"alu": [("-", 0, 0, 1)]}]
+    prog.append({"flow": [("cond_jump_rel", 0, -2)]})
     m = FastMachine(prog, [0])
     m.run()
     assert m.bundle_counts.tolist() == [1, 5, 5]

@@ -48,8 +48,11 @@ def test_compare_of_an_out_of_range_address_traps_when_enabled():
 
 
 def test_json_list_keys_arrive_as_tuples():
-    raw = json.loads('[{"load": [["const", 3, 42]]}, {"debug": [["compare", 3, ["round", 0, "val"]]]},'
-                     ' {"debug": [["vcompare", 8, [["v", 0], ["v", 1], ["v", 2], ["v", 3], ["v", 4], ["v", 5], ["v", 6], ["v", 7]]]]}]')  # fmt: skip
+    lanes = json.dumps([["v", i] for i in range(8)])
+    raw = json.loads(
+        '[{"load": [["const", 3, 42]]}, {"debug": [["compare", 3, ["round", 0, "val"]]]},'
+        f' {{"debug": [["vcompare", 8, {lanes}]]}}]'
+    )
     values = {("round", 0, "val"): 42} | {("v", i): 0 for i in range(8)}
     assert Machine(Program.from_tuples(raw), [0], debug_values=values).run() is RunState.HALTED
     values[("v", 5)] = 1

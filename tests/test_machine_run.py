@@ -152,3 +152,17 @@ def test_run_program_options():
         run_program([{"alu": []}], [0], on_retire=records.append)
     with pytest.raises(ValueError, match="unknown engine"):
         run_program([{"alu": []}], [0], engine="rtl")
+
+
+def test_state_lists_are_updated_in_place(machine_cls):
+    m = machine_cls([{"load": [("const", 0, 1)], "flow": [("trace_write", 0)]}, {"store": [("store", 0, 0)]}], [0, 0])
+    mem, scratch, trace = m.mem, m.cores[0].scratch, m.cores[0].trace
+    m.run()
+    assert (mem, scratch[0], trace) == ([0, 1], 1, [0])
+
+
+def test_fast_engine_checks_edited_scratch():
+    m = FastMachine([{"alu": []}], [0])
+    m.cores[0].scratch[3] = -5
+    with pytest.raises(ValueError, match="core 0 scratch word 3"):
+        m.run()

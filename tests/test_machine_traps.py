@@ -117,7 +117,8 @@ def test_empty_memory_image(machine_cls):
 )
 def test_jump_before_bundle_zero(machine_cls, program, target):
     m = trapped(machine_cls, program)
-    assert m.trap == Trap(TrapCause.JUMP_NEGATIVE, 1, 1, Engine.FLOW, 0, f"jump to bundle {target}, before bundle 0", 0, target)
+    detail = f"jump to bundle {target}, before bundle 0"
+    assert m.trap == Trap(TrapCause.JUMP_NEGATIVE, 1, 1, Engine.FLOW, 0, detail, 0, target)
 
 
 def test_relative_jump_to_bundle_zero_is_fine(machine_cls):
@@ -142,7 +143,8 @@ def test_trace_buffer_full(machine_cls):
 
 
 def test_trap_on_second_core_keeps_first_cores_bundle(machine_cls):
-    prog = [{"flow": [("coreid", 0)]}, {"load": [("const", 3, 1)]}, {"alu": [("-", 2, 3, 0)]}, {"alu": [("//", 4, 3, 2)]}]
+    prog = [{"flow": [("coreid", 0)]}, {"load": [("const", 3, 1)]}, {"alu": [("-", 2, 3, 0)]}]
+    prog.append({"alu": [("//", 4, 3, 2)]})
     m = trapped(machine_cls, prog, params=MachineParams(n_cores=2))
     # core 0: S[2] = 1 - 0 = 1, divides fine; core 1: S[2] = 1 - 1 = 0 traps in the same cycle.
     assert m.trap == Trap(TrapCause.DIV_ZERO, 3, 3, Engine.ALU, 0, "S[2]=0 is the divisor of //", 1, 0)

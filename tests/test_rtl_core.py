@@ -21,7 +21,15 @@ from pymodel.program import Program
 from rtl.pysim import SimResult, simulate
 
 P = MachineParams(
-    vlen=4, scratch_size=64, alu_slots=2, valu_slots=2, load_slots=2, store_slots=2, mem_depth=64, imem_depth=32, trace_depth=4
+    vlen=4,
+    scratch_size=64,
+    alu_slots=2,
+    valu_slots=2,
+    load_slots=2,
+    store_slots=2,
+    mem_depth=64,
+    imem_depth=32,
+    trace_depth=4,
 )
 M32 = 0xFFFFFFFF
 
@@ -56,7 +64,9 @@ def check_against_model(rtl: SimResult, program: Program, mem: list[int], pause_
     return model
 
 
-def run(prog: list[dict[str, Any]], mem: list[int] | None = None, *, pause_enable: bool = True, resume: bool = True) -> SimResult:
+def run(
+    prog: list[dict[str, Any]], mem: list[int] | None = None, *, pause_enable: bool = True, resume: bool = True
+) -> SimResult:
     mem = list(range(100, 120)) if mem is None else mem
     hw = to_hardware(Program.from_tuples(prog, P), P)
     rtl = simulate(P, hw.words, mem, pause_enable=pause_enable, resume_on_pause=resume)
@@ -115,7 +125,8 @@ def test_trapping_bundle_commits_nothing_and_first_slot_wins() -> None:
         ]
     )
     assert r.state is RunState.TRAPPED and r.cycle == 1 and r.pc == 1
-    assert r.trap is not None and (r.trap.cause, r.trap.pc, r.trap.engine, r.trap.slot) == (TrapCause.DIV_ZERO, 1, Engine.ALU, 1)
+    assert r.trap is not None
+    assert (r.trap.cause, r.trap.pc, r.trap.engine, r.trap.slot) == (TrapCause.DIV_ZERO, 1, Engine.ALU, 1)
     assert r.scratch[3] == 0 and r.mem[5] == 105 and r.trace == []
 
 
@@ -152,7 +163,8 @@ def test_counting_loop_with_a_relative_jump() -> None:
 
 
 def test_jumps() -> None:
-    r = run([{"load": [("const", 1, 3)]}, {"flow": [("jump_indirect", 1)]}, {"flow": [("halt",)]}, {"load": [("const", 9, 9)]}])
+    jump_over = [{"flow": [("jump_indirect", 1)]}, {"flow": [("halt",)]}, {"load": [("const", 9, 9)]}]
+    r = run([{"load": [("const", 1, 3)]}] + jump_over)
     assert r.scratch[9] == 9 and r.state is RunState.HALTED and r.pc == 4
     # past the end: a normal stop (to_hardware maps the target to the program length)
     r = run([{"flow": [("jump", 30)]}, {"load": [("const", 9, 9)]}])
@@ -181,7 +193,8 @@ def test_undefined_opcode_traps_illegal_op() -> None:
     enc = Encoding(P)
     word = 63 << enc.position_lsb(Engine.LOAD, 1)  # no load op has opcode 63
     r = simulate(P, [0, word], [0] * 4)
-    assert r.trap is not None and (r.trap.cause, r.trap.pc, r.trap.engine, r.trap.slot) == (TrapCause.ILLEGAL_OP, 1, Engine.LOAD, 1)
+    assert r.trap is not None
+    assert (r.trap.cause, r.trap.pc, r.trap.engine, r.trap.slot) == (TrapCause.ILLEGAL_OP, 1, Engine.LOAD, 1)
     assert r.cycle == 1
 
 
@@ -194,57 +207,86 @@ def test_empty_program_halts_without_a_cycle() -> None:
 
 BINOPS = ["+", "-", "*", "//", "cdiv", "^", "&", "|", "<<", ">>", "%", "<", "=="]
 PTRS = range(0, 4)  # scratch words holding memory addresses
-DATA = range(4, 60)  # destinations (vectors need 4 words)
+DATA_START = 4  # the other words: operands and destinations
 
 
-def _random_program(rng: random.Random, n_bundles: int) -> list[dict[str, Any]]:
-    prog: list[dict[str, Any]] = [
-        {"load": [("const", p, rng.randrange(0, 17)) for p in PTRS[:2]]},
-        {"load": [("const", p, rng.randrange(0, 17)) for p in PTRS[2:]]},
-    ]
-    prog += [{"load": [("const", d, rng.choice([1, 2, 3, 31, 33, M32, rng.getrandbits(32)])), ("const", d + 1, rng.getrandbits(8))]} for d in range(4, 40, 8)]
+class RandomProgram:
+    """Random bundles over every engine: mostly in-range operands, a few
+    scratch addresses past the end, divisors that may be zero, memory
+    pointers near the image's end -- so runs mix long stretches and traps."""
 
-    def addr(vector: bool = False) -> int:
-        top = 60 if vector else 63
-        return rng.randrange(4, top + 1) if rng.random() > 0.03 else rng.randrange(58, 64)
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
 
-    for _ in range(n_bundles):
-        b: dict[str, Any] = {}
-        if rng.random() < 0.8:
-            b["alu"] = [(rng.choice(BINOPS), addr(), addr(), addr()) for _ in range(rng.randrange(1, 3))]
-        if rng.random() < 0.6:
-            slots: list[tuple] = []
-            for _ in range(rng.randrange(1, 3)):
-                kind = rng.random()
-                if kind < 0.15:
-                    slots.append(("vbroadcast", addr(True), addr()))
-                elif kind < 0.3:
-                    slots.append(("multiply_add", addr(True), addr(True), addr(True), addr(True)))
-                else:
-                    slots.append((rng.choice(BINOPS), addr(True), addr(True), addr(True)))
-            b["valu"] = slots
-        if rng.random() < 0.5:
-            b["load"] = [
-                rng.choice(
-                    [("load", addr(), rng.choice(PTRS)), ("vload", addr(True), rng.choice(PTRS)), ("const", addr(), rng.getrandbits(32)), ("load_offset", 4 + rng.randrange(8), 0, rng.randrange(4))]
-                )
-                for _ in range(rng.randrange(1, 3))
+    def addr(self, vector: bool = False) -> int:
+        top = P.scratch_size - (P.vlen if vector else 1)
+        if self.rng.random() < 0.03:
+            return self.rng.randrange(top - 2, 64)  # sometimes past the end
+        return self.rng.randrange(DATA_START, top + 1)
+
+    def word(self) -> int:
+        return self.rng.choice([0, 1, 2, 3, 31, 33, M32, self.rng.getrandbits(32)])
+
+    def alu(self) -> tuple:
+        return (self.rng.choice(BINOPS), self.addr(), self.addr(), self.addr())
+
+    def valu(self) -> tuple:
+        a = self.addr
+        return self.rng.choice(
+            [
+                ("vbroadcast", a(True), a()),
+                ("multiply_add", a(True), a(True), a(True), a(True)),
+                (self.rng.choice(BINOPS), a(True), a(True), a(True)),
+                (self.rng.choice(BINOPS), a(True), a(True), a(True)),
             ]
-        if rng.random() < 0.4:
-            b["store"] = [rng.choice([("store", rng.choice(PTRS), addr()), ("vstore", rng.choice(PTRS), addr(True))]) for _ in range(rng.randrange(1, 3))]
-        if rng.random() < 0.4:
-            b["flow"] = [
-                rng.choice(
-                    [("select", addr(), addr(), addr(), addr()), ("vselect", addr(True), addr(True), addr(True), addr(True)), ("add_imm", addr(), addr(), rng.getrandbits(32)), ("trace_write", addr()), ("coreid", addr())]
-                )
+        )
+
+    def load(self) -> tuple:
+        ptr, a = self.rng.choice(PTRS), self.addr
+        offset = self.rng.randrange(len(PTRS))
+        return self.rng.choice(
+            [
+                ("load", a(), ptr),
+                ("vload", a(True), ptr),
+                ("const", a(), self.word()),
+                ("load_offset", a() - 3, 0, offset),  # S[d+k] = M[S[k]]: k picks a pointer
             ]
-        prog.append(b or {"alu": []})
-    return prog
+        )
+
+    def store(self) -> tuple:
+        ptr = self.rng.choice(PTRS)
+        return self.rng.choice([("store", ptr, self.addr()), ("vstore", ptr, self.addr(True))])
+
+    def flow(self) -> tuple:
+        a = self.addr
+        return self.rng.choice(
+            [
+                ("select", a(), a(), a(), a()),
+                ("vselect", a(True), a(True), a(True), a(True)),
+                ("add_imm", a(), a(), self.rng.getrandbits(32)),
+                ("trace_write", a()),
+                ("coreid", a()),
+            ]
+        )
+
+    def program(self, n_bundles: int) -> list[dict[str, Any]]:
+        rng = self.rng
+        prog: list[dict[str, Any]] = [
+            {"load": [("const", p, rng.randrange(0, 17)), ("const", p + 1, 8)]} for p in PTRS[::2]
+        ]
+        prog += [{"load": [("const", d, self.word()), ("const", d + 1, rng.getrandbits(8))]} for d in range(4, 40, 8)]
+        gens = [("alu", self.alu, 0.8), ("valu", self.valu, 0.6), ("load", self.load, 0.5), ("store", self.store, 0.4)]
+        for _ in range(n_bundles):
+            bundle = {name: [gen() for _ in range(rng.randrange(1, 3))] for name, gen, p in gens if rng.random() < p}
+            if rng.random() < 0.4:
+                bundle["flow"] = [self.flow()]
+            prog.append(bundle or {"alu": []})
+        return prog
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_random_programs_match_the_model(seed: int) -> None:
     rng = random.Random(seed)
-    prog = _random_program(rng, 14)
+    prog = RandomProgram(rng).program(14)
     mem = [rng.getrandbits(32) for _ in range(24)]
     run(prog, mem)

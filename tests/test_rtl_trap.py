@@ -9,14 +9,18 @@ from rtl.geometry import CoreGeometry
 from rtl.priority import LaterWins
 from rtl.trap import TrapSelect
 
-GEOM = CoreGeometry(MachineParams(vlen=2, scratch_size=64, alu_slots=3, valu_slots=2, load_slots=2, store_slots=1, mem_depth=64, imem_depth=16))
+PARAMS = MachineParams(vlen=2, scratch_size=64, alu_slots=3, valu_slots=2, load_slots=2, store_slots=1, mem_depth=64)
+GEOM = CoreGeometry(PARAMS)
 POSITIONS = GEOM.positions()
 
 
-def select(cases: list[dict[int, tuple[str, TrapCause | None]]]) -> list[tuple[int, TrapCause, Engine, int] | None]:
+Chosen = tuple[TrapCause, Engine, int]  # cause, engine, slot of the reported trap
+
+
+def select(cases: list[dict[int, tuple[str, TrapCause | None]]]) -> list[Chosen | None]:
     """Each case: position -> ("illegal" | "range" | "fault", fault cause)."""
     dut = TrapSelect(GEOM)
-    out: list[tuple[int, TrapCause, Engine, int] | None] = []
+    out: list[Chosen | None] = []
 
     async def bench(ctx) -> None:
         for case in cases:
@@ -30,7 +34,8 @@ def select(cases: list[dict[int, tuple[str, TrapCause | None]]]) -> list[tuple[i
             ctx.set(dut.range_bad, rng)
             ctx.set(dut.fault, flt)
             if ctx.get(dut.trap):
-                out.append((1, TrapCause(ctx.get(dut.cause.as_value())), HW_ENGINES[ctx.get(dut.engine)], ctx.get(dut.slot)))
+                cause = TrapCause(ctx.get(dut.cause.as_value()))
+                out.append((cause, HW_ENGINES[ctx.get(dut.engine)], ctx.get(dut.slot)))
             else:
                 out.append(None)
             for p in range(len(POSITIONS)):
@@ -59,9 +64,9 @@ def test_first_slot_in_hw_order_wins() -> None:
         ]
     )
     assert got == [
-        (1, TrapCause.DIV_ZERO, Engine.ALU, 2),
-        (1, TrapCause.MEM_RANGE, Engine.LOAD, 1),
-        (1, TrapCause.SCRATCH_RANGE, Engine.VALU, 0),
+        (TrapCause.DIV_ZERO, Engine.ALU, 2),
+        (TrapCause.MEM_RANGE, Engine.LOAD, 1),
+        (TrapCause.SCRATCH_RANGE, Engine.VALU, 0),
     ]
 
 

@@ -44,7 +44,8 @@ def test_relative_jump_is_relative_to_next_bundle(machine_cls):
 
 
 def test_relative_jump_by_zero_falls_through_and_minus_one_spins(machine_cls):
-    m = run(machine_cls, [{"load": [("const", 0, 1)]}, {"flow": [("cond_jump_rel", 0, 0)]}, {"load": [("const", 1, 5)]}])
+    prog = [{"load": [("const", 0, 1)]}, {"flow": [("cond_jump_rel", 0, 0)]}, {"load": [("const", 1, 5)]}]
+    m = run(machine_cls, prog)
     assert (S(m)[1], m.cycle) == (5, 3)
     spin = machine_cls([{"load": [("const", 0, 1)]}, {"flow": [("cond_jump_rel", 0, -1)]}], [0])
     assert spin.run(max_cycles=50) is RunState.RUNNING
@@ -76,7 +77,8 @@ def test_later_writer_wins_engines_in_listed_order(machine_cls):
 def test_later_writer_wins_slots_in_list_order(machine_cls):
     m = run(machine_cls, [{"load": [("const", 3, 1), ("const", 3, 2)]}])
     assert S(m)[3] == 2
-    prog = [{"load": [("const", 0, 2), ("const", 1, 10)]}, {"load": [("const", 2, 20)]}, {"store": [("store", 0, 1), ("store", 0, 2)]}]
+    prog = [{"load": [("const", 0, 2), ("const", 1, 10)]}, {"load": [("const", 2, 20)]}]
+    prog.append({"store": [("store", 0, 1), ("store", 0, 2)]})
     assert run(machine_cls, prog, mem=[0] * 4).mem == [0, 0, 20, 0]
 
 
@@ -158,7 +160,8 @@ def test_run_to_end_resumes_after_every_pause(machine_cls):
 
 
 def test_trace_write_appends_in_order(machine_cls):
-    prog = [{"load": [("const", 0, 3), ("const", 1, M32)]}, {"flow": [("trace_write", 0)]}, {"flow": [("trace_write", 1)]}]
+    prog = [{"load": [("const", 0, 3), ("const", 1, M32)]}, {"flow": [("trace_write", 0)]}]
+    prog.append({"flow": [("trace_write", 1)]})
     prog.append({"flow": [("trace_write", 0)], "load": [("const", 0, 8)]})  # start-of-cycle value: 3
     prog.append({"flow": [("trace_write", 0)]})
     assert run(machine_cls, prog).cores[0].trace == [3, M32, 3, 8]
@@ -198,7 +201,8 @@ def test_cycle_counts_when_any_core_executes_a_costing_bundle(machine_cls):
 
 
 def test_cores_pause_and_halt_independently(machine_cls):
-    prog = [{"flow": [("coreid", 0)]}, {"flow": [("cond_jump", 0, 3)]}, {"flow": [("pause",)]}, {"load": [("const", 1, 4)]}]
+    prog = [{"flow": [("coreid", 0)]}, {"flow": [("cond_jump", 0, 3)]}, {"flow": [("pause",)]}]
+    prog.append({"load": [("const", 1, 4)]})
     m = machine_cls(prog, [0], TWO)
     assert m.run() is RunState.PAUSED  # core 1 halted, core 0 paused
     assert [c.state for c in m.cores] == [RunState.PAUSED, RunState.HALTED]

@@ -1,11 +1,12 @@
 """The benchmark kernel (MACHINE-SPEC.md, "The benchmark kernel") in two variants.
 
 ``baseline``: the scalar reference kernel, one slot per bundle (147734 cycles
-at the benchmark shape).  ``vector``: VALU ops and the list scheduler.
+at the benchmark shape).  ``vector``: VALU ops packed by the list scheduler.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from pymodel.benchmark import BENCHMARK_SHAPE, Problem, Shape
@@ -17,10 +18,18 @@ from .reference_trace import debug_values
 from .vector import emit_vector
 
 NAME = "tree_hash"
-# variant -> (emitter, scheduled?)
-VARIANTS: dict[str, tuple[Callable[[KernelBuilder, Shape, bool], None], bool]] = {
-    "baseline": (emit_baseline, False),
-    "vector": (emit_vector, True),
+
+
+@dataclass(frozen=True)
+class Variant:
+    summary: str
+    emit: Callable[[KernelBuilder, Shape, bool], None]  # (builder, shape, debug compares?)
+    scheduled: bool  # packed by kernels.scheduler, or one slot per bundle
+
+
+VARIANTS: dict[str, Variant] = {
+    "baseline": Variant("the spec's scalar baseline, one slot per bundle", emit_baseline, scheduled=False),
+    "vector": Variant("VALU hash, level tricks for depths 0-2, gathers below; scheduled", emit_vector, scheduled=True),
 }
 DEFAULT_VARIANT = "vector"
 
@@ -39,9 +48,9 @@ def build(
         raise BuildError(f"unknown {NAME} variant {variant!r} (variants: {', '.join(VARIANTS)})")
     if debug_problem is not None and debug_problem.shape != shape:
         raise BuildError(f"debug_problem has shape {debug_problem.shape}, the kernel is built for {shape}")
-    emit, scheduled = VARIANTS[variant]
+    v = VARIANTS[variant]
     b = KernelBuilder(params)
-    emit(b, shape, debug_problem is not None)
-    program = b.finish(schedule=scheduled, mem_len=shape.mem_len)
+    v.emit(b, shape, debug_problem is not None)
+    program = b.finish(schedule=v.scheduled, mem_len=shape.mem_len)
     values = debug_values(debug_problem) if debug_problem is not None else None
     return BuiltKernel(NAME, variant, shape, program, b.symbols, values)

@@ -1,0 +1,198 @@
+"""Dataflow graph for the optimized tree hash: ops on virtual registers.
+
+The optimized kernel is written as a graph rather than a slot stream so the
+scheduler (``opt_schedule``) may pick, per op and cycle, *which engine* runs
+it and *which scratch words* hold its result:
+
+* a lane-wise binop (``Unit.LANEWISE``) runs as one VALU slot or as eight ALU
+  slots (any lanes in any cycles: the ALU has 12 slots, 1.5 vectors' worth);
+* a bottom multiplexer (``Unit.MUX``: both inputs are constant vectors) runs as
+  a FLOW ``vselect`` or as a VALU ``multiply_add`` on the difference vector;
+* a gather (``Unit.GATHER``) is eight ``load_offset`` slots, one per lane.
+
+Values are SSA: each is written by one op.  A value with ``addr`` set lives at
+a fixed scratch address (constants, the symbol table's named words); the
+others get scratch from the scheduler's register pool when their producer
+issues and give it back when their last reader has issued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Sequence
+
+from pymodel.isa import WORD_MASK
+
+
+class Unit(str, Enum):
+    """Which engines may run an op (the scheduler's choice among them)."""
+
+    LANEWISE = "valu|alu"  # binop: 1 valu slot, or 8 alu slots
+    VALU = "valu"  # multiply_add, vbroadcast
+    MUX = "flow|valu"  # vselect(c, hi, lo) or multiply_add(c, hi - lo, lo)
+    FLOW = "flow"  # vselect on computed inputs, add_imm
+    LOAD = "load"  # const, load, vload
+    GATHER = "load x8"  # load_offset, lane by lane
+    ALU = "alu"  # scalar binop
+    STORE = "store"  # store, vstore
+    JOIN = "none"  # no slot: a fixed-address vector whose lanes other ops wrote
+
+
+@dataclass(eq=False)
+class Value:
+    """A scalar (width 1) or vector (width VLEN) result."""
+
+    id: int
+    width: int
+    name: str
+    addr: int | None = None  # fixed scratch address, or None: from the register pool
+    readers: list["Op"] = field(default_factory=list)
+    producer: "Op | None" = None
+    live_out: bool = False  # never freed (read after the graph ends, e.g. by a store elsewhere)
+    base: "Value | None" = None  # lane alias: this scalar is lane ``offset`` of vector ``base``
+    offset: int = 0
+
+    def __repr__(self) -> str:
+        return f"%{self.name}"
+
+
+@dataclass(eq=False)
+class Op:
+    """One node of the graph.
+
+    ``name`` is the machine op (for MUX: the name of its FLOW form, vselect).
+    ``srcs`` are the values read, in operand order of the machine op; for a
+    MUX they are (c, hi, lo, diff) and the two forms read (c, hi, lo) or
+    (c, diff, lo).  ``imm`` is an immediate operand (const k, add_imm k).
+    """
+
+    id: int
+    unit: Unit
+    name: str
+    dst: Value | None
+    srcs: tuple[Value, ...]
+    imm: int | None = None
+    group: int = 0  # work item (vector) the op belongs to, for priorities
+    prio: float = 0.0  # smaller issues first among ready ops
+
+    def __repr__(self) -> str:
+        return f"{self.name} {self.dst} <- {', '.join(map(repr, self.srcs))}"
+
+
+class Graph:
+    """Builds the op list; every op's sources must already exist (topological order)."""
+
+    def __init__(self, vlen: int) -> None:
+        self.vlen = vlen
+        self.ops: list[Op] = []
+        self.values: list[Value] = []
+        self.group = 0
+
+    # -- values --------------------------------------------------------------
+
+    def value(self, width: int, name: str, addr: int | None = None) -> Value:
+        v = Value(len(self.values), width, name, addr)
+        self.values.append(v)
+        return v
+
+    def _op(self, unit: Unit, name: str, dst: Value | None, srcs: Sequence[Value], imm: int | None = None) -> Op:
+        op = Op(len(self.ops), unit, name, dst, tuple(srcs), imm, self.group)
+        for s in op.srcs:
+            root = s.base or s
+            if root.producer is None and root.addr is None:
+                raise ValueError(f"op {op}: source {s} has no producer")
+            root.readers.append(op)
+        if dst is not None:
+            if dst.producer is not None:
+                raise ValueError(f"value {dst} is written twice ({dst.producer} and {op})")
+            dst.producer = op
+        self.ops.append(op)
+        return op
+
+    def _vec(self, name: str, addr: int | None = None) -> Value:
+        return self.value(self.vlen, name, addr)
+
+    # -- vector ops ----------------------------------------------------------
+
+    def binop(self, op: str, a: Value, b: Value, name: str) -> Value:
+        d = self._vec(name)
+        self._op(Unit.LANEWISE, op, d, (a, b))
+        return d
+
+    def madd(self, a: Value, b: Value, c: Value, name: str) -> Value:
+        """a * b + c, lane-wise."""
+        d = self._vec(name)
+        self._op(Unit.VALU, "multiply_add", d, (a, b, c))
+        return d
+
+    def mux(self, c: Value, hi: Value, lo: Value, diff: Value | None, name: str) -> Value:
+        """hi where c != 0 else lo; with ``diff`` = hi - lo (c must be 0 or 1) also as a multiply_add."""
+        d = self._vec(name)
+        if diff is None:
+            self._op(Unit.FLOW, "vselect", d, (c, hi, lo))
+        else:
+            self._op(Unit.MUX, "vselect", d, (c, hi, lo, diff))
+        return d
+
+    def broadcast(self, scalar: Value, name: str, addr: int | None = None) -> Value:
+        d = self._vec(name, addr)
+        self._op(Unit.VALU, "vbroadcast", d, (scalar,))
+        return d
+
+    def gather(self, addrs: Value, name: str) -> Value:
+        """Lane i = M[addrs lane i]."""
+        d = self._vec(name)
+        self._op(Unit.GATHER, "load_offset", d, (addrs,))
+        return d
+
+    def vload(self, addr: Value, name: str, addr_of_dst: int | None = None) -> Value:
+        d = self._vec(name, addr_of_dst)
+        self._op(Unit.LOAD, "vload", d, (addr,))
+        return d
+
+    def vstore(self, addr: Value, src: Value) -> None:
+        self._op(Unit.STORE, "vstore", None, (addr, src))
+
+    # -- scalar ops ----------------------------------------------------------
+
+    def const(self, k: int, name: str, addr: int | None = None) -> Value:
+        d = self.value(1, name, addr)
+        self._op(Unit.LOAD, "const", d, (), imm=k & WORD_MASK)
+        return d
+
+    def add_imm(self, a: Value, k: int, name: str, addr: int | None = None) -> Value:
+        d = self.value(1, name, addr)
+        self._op(Unit.FLOW, "add_imm", d, (a,), imm=k & WORD_MASK)
+        return d
+
+    def alu(self, op: str, a: Value, b: Value, name: str, addr: int | None = None) -> Value:
+        d = self.value(1, name, addr)
+        self._op(Unit.ALU, op, d, (a, b))
+        return d
+
+    def load(self, addr: Value, name: str, addr_of_dst: int | None = None) -> Value:
+        d = self.value(1, name, addr_of_dst)
+        self._op(Unit.LOAD, "load", d, (addr,))
+        return d
+
+    def store(self, addr: Value, src: Value) -> None:
+        self._op(Unit.STORE, "store", None, (addr, src))
+
+    def lane(self, vector: Value, k: int, name: str) -> Value:
+        """Lane k of ``vector`` as a scalar operand (an alias: no op, no words of its own)."""
+        if vector.width == 1 or not 0 <= k < vector.width:
+            raise ValueError(f"lane {k} of {vector}: not a lane of a vector")
+        v = self.value(1, name)
+        v.base, v.offset = vector, k
+        return v
+
+    def join(self, lanes: Sequence[Value], addr: int, name: str) -> Value:
+        """The vector at ``addr`` whose first lanes are the fixed-address scalars ``lanes``
+        (at addr, addr+1, ...); the remaining lanes hold whatever scratch held."""
+        for k, s in enumerate(lanes):
+            if s.addr != addr + k:
+                raise ValueError(f"join {name}: lane {k} ({s}) is not at scratch {addr + k}")
+        d = self._vec(name, addr)
+        self._op(Unit.JOIN, "join", d, lanes)
+        return d

@@ -1,0 +1,363 @@
+"""Cycle-by-cycle list scheduler with engine choice and register allocation.
+
+Input: an ``opt_ir.Graph``.  Output: one list of ``Slot``s per cycle.
+
+Each cycle, the ops whose producers have all issued are visited in priority
+order (``Op.prio``, smaller first) and placed on the first engine that has a
+free slot and whose operands are ready (a value written in cycle t is readable
+from t+1; a lane written by an ALU or load slot is ready on its own):
+
+* LANEWISE: a VALU slot; if none is free, as many lanes as the ALU has free
+  slots (the rest in later cycles, ALU only);
+* MUX: the FLOW slot (vselect), else a VALU slot (multiply_add with the
+  difference vector);
+* GATHER: one load slot per lane, lanes as their address lanes are ready.
+
+VALU-only ops (multiply_add, vbroadcast) are offered the VALU first, because
+the others can fall back to the ALU or FLOW.
+
+Registers: a value without a fixed address gets pool words when its producer
+first issues -- the words of a source whose last reader it is (in place), or
+free ones -- and returns them when its last reader has fully issued.  Reads see
+the start of the cycle and writes land at its end, so words freed in cycle t
+may be written by an op issued in t.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from pymodel.isa import Engine, MachineParams
+from pymodel.program import Slot
+
+from .opt_ir import Graph, Op, Unit, Value
+
+NEVER = 1 << 60
+STALL_LIMIT = 200  # cycles without any issue: the graph cannot be scheduled in this pool
+
+
+class ScheduleError(RuntimeError):
+    """The register pool ran dry for good (names the cycle and the waiting ops)."""
+
+
+@dataclass
+class Pool:
+    """Free scratch for values without a fixed address."""
+
+    vectors: list[int]
+    scalars: list[int] = field(default_factory=list)
+
+    def take(self, width: int) -> int | None:
+        free = self.vectors if width > 1 else self.scalars
+        return free.pop() if free else None
+
+    def give(self, width: int, addr: int) -> None:
+        (self.vectors if width > 1 else self.scalars).append(addr)
+
+
+@dataclass
+class _OpState:
+    waiting: int  # producers not yet fully issued
+    lanes_left: int  # lanes still to issue (1 for a whole-vector or scalar slot)
+    on_alu: bool = False  # a LANEWISE op that started lane by lane
+    lane_done: list[bool] | None = None
+
+
+@dataclass
+class ScheduleStats:
+    cycles: int
+    valu_lanewise: int = 0  # lanewise ops run on the VALU
+    alu_lanewise: int = 0  # lanewise ops run on the ALU (in vectors)
+    mux_flow: int = 0
+    mux_valu: int = 0
+    peak_vectors: int = 0  # most pool vectors in use at once
+
+
+class Scheduler:
+    def __init__(self, graph: Graph, params: MachineParams, pool: Pool, reserve: int = 4, flow_only_first: bool = True) -> None:
+        self.g = graph
+        self.reserve = reserve
+        self.flow_only_first = flow_only_first
+        self.params = params
+        self.vlen = params.vlen
+        self.pool = pool
+        self.pool_size = len(pool.vectors)
+        n = len(graph.values)
+        self.ready: list[list[int]] = [[NEVER] * v.width for v in graph.values]
+        self.addr: list[int | None] = [v.addr for v in graph.values]
+        self.reads_left: list[int] = [len({id(r) for r in v.readers}) for v in graph.values]
+        self.state: list[_OpState] = []
+        for op in graph.ops:
+            producers = {id(s.base or s): (s.base or s).producer for s in op.srcs}
+            waiting = sum(1 for p in producers.values() if p is not None)
+            lanes = self.vlen if op.unit is Unit.GATHER else 1
+            self.state.append(_OpState(waiting, lanes))
+        for v in graph.values:  # fixed-address values nobody writes (never the case today)
+            if v.producer is None and v.base is None and v.addr is not None:
+                self.ready[v.id] = [0] * v.width
+        self.consumers: list[list[Op]] = [[] for _ in graph.ops]
+        for op in graph.ops:
+            seen: set[int] = set()
+            for s in op.srcs:
+                p = (s.base or s).producer
+                if p is not None and p.id not in seen:
+                    seen.add(p.id)
+                    self.consumers[p.id].append(op)
+        self.stats = ScheduleStats(0)
+        del n
+
+    # -- readiness -------------------------------------------------------------
+
+    def _lane_ready(self, v: Value, k: int) -> int:
+        if v.base is not None:
+            return self.ready[v.base.id][v.offset]
+        return self.ready[v.id][k if v.width > 1 else 0]
+
+    def _all_ready(self, v: Value) -> int:
+        if v.base is not None:
+            return self.ready[v.base.id][v.offset]
+        return max(self.ready[v.id])
+
+    def _op_ready(self, op: Op, srcs: Sequence[Value]) -> int:
+        return max((self._all_ready(s) for s in srcs), default=0)
+
+    def _lane_op_ready(self, op: Op, k: int) -> int:
+        return max((self._lane_ready(s, k) for s in op.srcs), default=0)
+
+    # -- registers -------------------------------------------------------------
+
+    def _a(self, v: Value) -> int:
+        if v.base is not None:
+            return self._a(v.base) + v.offset
+        a = self.addr[v.id]
+        assert a is not None, v
+        return a
+
+    def _allocate(self, op: Op) -> bool:
+        d = op.dst
+        if d is None or d.addr is not None or self.addr[d.id] is not None:
+            return True
+        for s in op.srcs:  # in place: this op is the source's last reader
+            if (
+                s.base is None
+                and s.addr is None
+                and s.width == d.width
+                and self.reads_left[s.id] == 1
+                and not s.live_out
+                and self.addr[s.id] is not None
+                and not getattr(s, "_donated", False)
+            ):
+                self.addr[d.id] = self.addr[s.id]
+                s._donated = True  # type: ignore[attr-defined]
+                return True
+        if d.width > 1 and len(self.pool.vectors) <= self.reserve and not self._frees_a_vector(op):
+            return False  # keep the last registers for ops that give one back
+        a = self.pool.take(d.width)
+        if a is None:
+            return False
+        self.addr[d.id] = a
+        return True
+
+    def _frees_a_vector(self, op: Op) -> bool:
+        return any(
+            s.base is None and s.addr is None and s.width > 1 and self.reads_left[s.id] == 1 and not s.live_out
+            for s in op.srcs
+        )
+
+    def _release_sources(self, op: Op) -> None:
+        seen: set[int] = set()
+        for s in op.srcs:
+            root = s.base or s
+            if root.id in seen:
+                continue
+            seen.add(root.id)
+            self.reads_left[root.id] -= 1
+            if self.reads_left[root.id] == 0 and root.addr is None and not root.live_out:
+                if not getattr(root, "_donated", False):
+                    a = self.addr[root.id]
+                    assert a is not None
+                    self.pool.give(root.width, a)
+
+    def _finish(self, op: Op, released: list[Op]) -> None:
+        self._release_sources(op)
+        d = op.dst
+        if d is not None and not d.readers and d.addr is None and not d.live_out:
+            self.pool.give(d.width, self.addr[d.id])  # type: ignore[arg-type]  # dead value
+        for c in self.consumers[op.id]:
+            st = self.state[c.id]
+            st.waiting -= 1
+            if st.waiting == 0:
+                released.append(c)
+
+    # -- the loop --------------------------------------------------------------
+
+    def run(self) -> list[list[Slot]]:
+        released = [op for op in self.g.ops if self.state[op.id].waiting == 0]
+        remaining = len(self.g.ops)
+        bundles: list[list[Slot]] = []
+        t = 0
+        idle = 0
+        vlen = self.vlen
+        p = self.params
+        while remaining:
+            free = {
+                Engine.VALU: p.valu_slots,
+                Engine.ALU: p.alu_slots,
+                Engine.LOAD: p.load_slots,
+                Engine.STORE: p.store_slots,
+                Engine.FLOW: p.flow_slots,
+            }
+            slots: list[Slot] = []
+            released.sort(key=lambda o: (o.prio, o.id))
+            done: list[Op] = []
+            done_ids: set[int] = set()
+            newly: list[Op] = []
+            # VALU-only ops first claim the VALU (others have fallbacks), and a
+            # ready FLOW-only op keeps the FLOW slot from the multiplexers.
+            flow_wanted = self.flow_only_first and any(
+                op.unit is Unit.FLOW and self._op_ready(op, op.srcs) <= t for op in released
+            )
+            for op in released:
+                if op.unit is Unit.VALU and free[Engine.VALU]:
+                    if self._op_ready(op, op.srcs) <= t and self._allocate(op):
+                        free[Engine.VALU] -= 1
+                        slots.append(self._slot(op, Engine.VALU))
+                        done.append(op)
+                        done_ids.add(op.id)
+                elif op.unit is Unit.JOIN:
+                    self.ready[op.dst.id] = [max(self._all_ready(x) for x in op.srcs)] * op.dst.width  # type: ignore
+                    done.append(op)
+                    done_ids.add(op.id)
+            for op in released:
+                st = self.state[op.id]
+                if op.id in done_ids:
+                    continue
+                u = op.unit
+                if u is Unit.VALU:
+                    continue
+                if u is Unit.LANEWISE:
+                    if not st.on_alu and free[Engine.VALU] and self._op_ready(op, op.srcs) <= t:
+                        if self._allocate(op):
+                            free[Engine.VALU] -= 1
+                            slots.append(self._slot(op, Engine.VALU))
+                            self.stats.valu_lanewise += 1
+                            done.append(op)
+                        continue
+                    if free[Engine.ALU]:
+                        self._alu_lanes(op, st, t, free, slots, done)
+                elif u is Unit.MUX:
+                    if self._op_ready(op, op.srcs[:3]) > t:
+                        continue
+                    if free[Engine.FLOW] and not (self.flow_only_first and flow_wanted):
+                        if self._allocate(op):
+                            free[Engine.FLOW] -= 1
+                            slots.append(self._slot(op, Engine.FLOW))
+                            self.stats.mux_flow += 1
+                            done.append(op)
+                    elif free[Engine.VALU] and self._op_ready(op, op.srcs) <= t:
+                        if self._allocate(op):
+                            free[Engine.VALU] -= 1
+                            slots.append(self._mux_madd(op))
+                            self.stats.mux_valu += 1
+                            done.append(op)
+                elif u is Unit.GATHER:
+                    if free[Engine.LOAD]:
+                        self._gather_lanes(op, st, t, free, slots, done)
+                else:
+                    engine = {Unit.FLOW: Engine.FLOW, Unit.LOAD: Engine.LOAD, Unit.ALU: Engine.ALU, Unit.STORE: Engine.STORE}[u]
+                    if free[engine] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
+                        free[engine] -= 1
+                        slots.append(self._slot(op, engine))
+                        done.append(op)
+            for op in done:
+                self._mark_written(op, t)
+                self._finish(op, newly)
+            if done:
+                done_ids = {op.id for op in done}
+                released = [op for op in released if op.id not in done_ids]
+                remaining -= len(done)
+                idle = 0
+            elif not any(slots):
+                idle += 1
+                if idle > STALL_LIMIT:
+                    waiting = ", ".join(repr(o) for o in released[:5])
+                    raise ScheduleError(f"cycle {t}: no op can issue for {STALL_LIMIT} cycles (pool exhausted?); waiting: {waiting}")
+            released.extend(newly)
+            in_use = self.pool_size - len(self.pool.vectors)
+            self.stats.peak_vectors = max(self.stats.peak_vectors, in_use)
+            bundles.append(slots)
+            t += 1
+        while bundles and not bundles[-1]:
+            bundles.pop()
+        self.stats.cycles = len(bundles)
+        return bundles
+
+    def _mark_written(self, op: Op, t: int) -> None:
+        d = op.dst
+        if d is None:
+            return
+        if op.unit is Unit.JOIN or (op.unit in (Unit.GATHER, Unit.LANEWISE) and self.state[op.id].lane_done is not None):
+            return  # marked already
+        self.ready[d.id] = [t + 1] * d.width
+
+    def _alu_lanes(self, op: Op, st: _OpState, t: int, free: dict, slots: list[Slot], done: list[Op]) -> None:
+        if st.lane_done is None:
+            if not self._allocate(op):
+                return
+            st.lane_done = [False] * self.vlen
+            st.lanes_left = self.vlen
+            st.on_alu = True
+        d, a, b = (self._a(x) for x in (op.dst, *op.srcs))  # type: ignore[arg-type]
+        for k in range(self.vlen):
+            if not free[Engine.ALU]:
+                break
+            if st.lane_done[k] or self._lane_op_ready(op, k) > t:
+                continue
+            free[Engine.ALU] -= 1
+            slots.append(Slot(Engine.ALU, op.name, (d + k, a + k, b + k)))
+            st.lane_done[k] = True
+            st.lanes_left -= 1
+            self.ready[op.dst.id][k] = t + 1  # type: ignore[union-attr]
+        if st.lanes_left == 0:
+            self.stats.alu_lanewise += 1
+            done.append(op)
+
+    def _gather_lanes(self, op: Op, st: _OpState, t: int, free: dict, slots: list[Slot], done: list[Op]) -> None:
+        if st.lane_done is None:
+            if not self._allocate(op):
+                return
+            st.lane_done = [False] * self.vlen
+        d, a = self._a(op.dst), self._a(op.srcs[0])  # type: ignore[arg-type]
+        for k in range(self.vlen):
+            if not free[Engine.LOAD]:
+                break
+            if st.lane_done[k] or self._lane_ready(op.srcs[0], k) > t:
+                continue
+            free[Engine.LOAD] -= 1
+            slots.append(Slot(Engine.LOAD, "load_offset", (d, a, k)))
+            st.lane_done[k] = True
+            st.lanes_left -= 1
+            self.ready[op.dst.id][k] = t + 1  # type: ignore[union-attr]
+        if st.lanes_left == 0:
+            done.append(op)
+
+    def _mux_madd(self, op: Op) -> Slot:
+        c, _hi, lo, diff = op.srcs
+        return Slot(Engine.VALU, "multiply_add", (self._a(op.dst), self._a(c), self._a(diff), self._a(lo)))  # type: ignore[arg-type]
+
+    def _slot(self, op: Op, engine: Engine) -> Slot:
+        args: list[int] = []
+        if op.dst is not None:
+            args.append(self._a(op.dst))
+        srcs = op.srcs[:3] if op.unit is Unit.MUX else op.srcs
+        args.extend(self._a(s) for s in srcs)
+        if op.imm is not None:
+            args.append(op.imm)
+        return Slot(engine, op.name, tuple(args))
+
+
+def schedule(graph: Graph, params: MachineParams, pool: Pool, reserve: int = 4, flow_only_first: bool = True) -> tuple[list[list[Slot]], ScheduleStats]:
+    s = Scheduler(graph, params, pool, reserve, flow_only_first)
+    bundles = s.run()
+    return bundles, s.stats

@@ -1,0 +1,113 @@
+"""`make sim`: assemble a kernel, run it on the golden model and on the RTL, compare.
+
+    python -m tools.sim --kernel default --seed 123 --sim verilator --waves 0
+
+Prints a short table and, last, exactly one line
+``kernel=NAME seed=S cycles_model=N cycles_rtl=N memory=match`` (or
+``memory=MISMATCH``, exit status 1).  Exit status 2: the kernel, simulator or
+build is not available (the message says what to install or fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from cocotb_tests.job import RunMode
+from cocotb_tests.simbuild import SIMULATORS, SimBuildError, SimulatorUnavailable, build_simulator
+from cocotb_tests.simrun import SimRunError
+from cocotb_tests.xcheck import XCheckReport, cross_check
+from kernels.registry import UnknownKernel, resolve
+from pymodel.benchmark import Problem, reference_run, values_region
+from pymodel.isa import DEFAULT_PARAMS
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m tools.sim", description=__doc__.splitlines()[0])
+    ap.add_argument("--kernel", default="default", help="default, baseline, vector, or kernel[:variant]")
+    ap.add_argument("--seed", type=int, default=123, help="problem seed (default 123)")
+    ap.add_argument("--sim", default="verilator", choices=SIMULATORS)
+    ap.add_argument("--waves", type=int, default=0, choices=(0, 1), help="1: write an FST (Verilator) or VCD (Icarus)")
+    ap.add_argument("--lockstep", action="store_true", help="compare every retired bundle (slow: per-cycle Python)")
+    return ap.parse_args(argv)
+
+
+def _table(rows: list[tuple[str, str, str]]) -> str:
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    return "\n".join(f"  {a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows)
+
+
+def _utilization(report: XCheckReport) -> str | None:
+    try:
+        from pymodel.utilization import Utilization
+    except ImportError:
+        return None
+    if report.image is None or report.model.visits is None:
+        return None
+    return Utilization.from_visits(report.image.program, report.model.visits, DEFAULT_PARAMS).format_report()
+
+
+def _model_cycles(program: object, mem: list[int]) -> int:
+    from pymodel.machine import run_program
+
+    return run_program(program, mem, DEFAULT_PARAMS, enable_debug=False).cycle  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    try:
+        kernel, variant = resolve(args.kernel)
+    except UnknownKernel as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    built = kernel.build(variant)
+    assemble_s = time.perf_counter() - t0
+    mem = Problem.generate(built.shape, args.seed).memory_image()
+    print(f"kernel {kernel.name}:{variant}, seed {args.seed}, shape {built.shape}, simulator {args.sim}", flush=True)
+    if args.sim == "icarus":
+        print(f"note: Icarus simulates this core at roughly 1 cycle/s; this kernel runs {_model_cycles(built.program, mem)} cycles", flush=True)
+    try:
+        t1 = time.perf_counter()
+        build = build_simulator(args.sim, DEFAULT_PARAMS, waves=bool(args.waves))
+        build_s = time.perf_counter() - t1
+        mode = RunMode.LOCKSTEP if args.lockstep else RunMode.FAST
+        report = cross_check(build, built.program, mem, name=f"{kernel.name}-{variant}", mode=mode, keep=bool(args.waves))
+    except (SimulatorUnavailable, SimBuildError, SimRunError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    want = values_region(reference_run(mem), built.shape)
+    values_ok = values_region(report.rtl.mem, built.shape) == want and values_region(report.model.mem, built.shape) == want
+    n_slots = sum(len(s) for b in built.program for _, s in b.groups)
+    verilog_note = f"Verilog {build.rtl.seconds:.1f} s" if build.rtl.seconds else "Verilog cached"
+    build_note = f"{verilog_note}, " + ("compile cached" if build.cached else f"compile {build.seconds:.1f} s")
+    print(_table([
+        ("", "model", f"RTL ({args.sim})"),
+        ("cycles", str(report.model.cycle), str(report.rtl.cycle)),
+        ("final state", report.model.state.name, report.rtl_state_name),
+        ("bundles / slots", f"{len(built.program)} / {n_slots}", f"{report.hw_bundles} in the image"),
+        ("build", f"{assemble_s:.2f} s assemble", f"{build_s:.1f} s ({build_note})"),
+        ("run", f"{report.model.seconds:.2f} s ({report.model.engine} engine)",
+         f"{report.rtl_seconds:.2f} s (load {report.rtl.load_seconds:.2f}, run {report.rtl.run_seconds:.2f}, "
+         f"read-back {report.rtl.readback_seconds:.2f})"),
+        ("values vs reference_run", "match" if values_ok else "MISMATCH", ""),
+    ]))  # fmt: skip
+    util = _utilization(report)
+    if util:
+        print("slot utilization (model):\n" + "\n".join("  " + line for line in util.splitlines()))
+    if not report.ok:
+        print(report.summary())
+    if report.waves is not None:
+        if args.sim == "verilator" and report.waves.suffix == ".vcd":
+            print("note: FST needs the lz4 headers (Debian package liblz4-dev); wrote VCD instead")
+        print(f"waves: {report.waves}")
+    ok = report.ok and values_ok
+    verdict = "match" if ok else "MISMATCH"
+    print(f"kernel={args.kernel} seed={args.seed} cycles_model={report.model.cycle} cycles_rtl={report.rtl.cycle} memory={verdict}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
