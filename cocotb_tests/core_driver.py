@@ -26,11 +26,16 @@ class SignalError(RuntimeError):
 
 
 def unsigned(handle: Any) -> int:
-    value = handle.value
+    """The value of a port as an int; SignalError on X/Z bits.
+
+    Reads the simulator's bit string directly: building a LogicArray per read
+    costs more than the rest of a lockstep cycle."""
+    raw = getattr(handle, "_handle", None)
+    bits = raw.get_signal_val_binstr() if raw is not None else str(handle.value)
     try:
-        return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
+        return int(bits, 2)
     except ValueError:
-        raise SignalError(f"{handle._name} has undefined bits: {value}") from None
+        raise SignalError(f"{handle._name} has undefined bits: {bits}") from None
 
 
 def _fields(word: int, count: int, width: int) -> list[int]:

@@ -30,6 +30,9 @@ INSTALL_HINT = {
     "icarus": "install the Debian package `iverilog` (`apt-get install iverilog`)",
 }
 TIMESCALE = ("1ns", "1ps")
+# The wheel's verilated.mk leaves the precompiled-header flag empty (parallel builds then fail);
+# -O2 instead of its -Os runs this core ~30% faster for ~30% more build time.
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
 
 # Signals the testbench touches; everything else stays private to Verilator (8-10x faster).
 TB_SIGNALS = (
@@ -74,7 +77,7 @@ def toolchain_env(sim: str) -> Iterator[None]:
         assert root is not None
         os.environ["VERILATOR_ROOT"] = str(root)
         os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
-        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"  # the wheel's verilated.mk leaves it empty
+        os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))  # the runner passes sys.path on as PYTHONPATH
     try:
@@ -212,7 +215,7 @@ def _tool_versions(sim: str) -> str:
     if sim == "verilator":
         import importlib.metadata
 
-        return f"cocotb {cocotb.__version__} verilator {importlib.metadata.version('verilator')}"
+        return f"cocotb {cocotb.__version__} verilator {importlib.metadata.version('verilator')} {VERILATOR_MAKEFLAGS}"
     return f"cocotb {cocotb.__version__} {shutil.which('iverilog')}"
 
 

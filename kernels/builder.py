@@ -135,7 +135,12 @@ class KernelBuilder:
         self._bias.append(self._current_bias)
 
     def emit(self, engine: Engine | str, op: str, *args: Any) -> None:
-        self._append(self._slot(Engine(engine), op, args))
+        try:
+            eng = Engine(engine)
+        except ValueError:
+            known = ", ".join(e.value for e in Engine)
+            raise BuildError(f"stream slot {self._n_slots}: unknown engine {engine!r} (engines: {known})") from None
+        self._append(self._slot(eng, op, args))
 
     @contextmanager
     def priority(self, bias: float) -> Iterator[None]:

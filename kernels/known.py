@@ -8,7 +8,7 @@ with the ISA table's own semantics; anything else makes its writes unknown.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from pymodel.isa import DivideByZero, Engine, MachineParams, OpSpec
 from pymodel.program import Slot
@@ -78,8 +78,16 @@ def apply_writes(known: dict[int, int], writes: Mapping[int, int | None]) -> Non
             known[word] = value
 
 
-def mem_footprint(slot: Slot, known: Mapping[int, int], params: MachineParams) -> tuple[int, int] | None:
-    """(first address, word count) of the memory a load/store touches, if known."""
+class MemRange(NamedTuple):
+    start: int
+    length: int
+
+    def overlaps(self, other: "MemRange") -> bool:
+        return self.start < other.start + other.length and other.start < self.start + self.length
+
+
+def mem_footprint(slot: Slot, known: Mapping[int, int], params: MachineParams) -> MemRange | None:
+    """The memory words a load/store touches, if its address is known."""
     op, args = slot.op, slot.args
     if op in ("load", "vload"):
         addr_word = args[1]
@@ -91,4 +99,4 @@ def mem_footprint(slot: Slot, known: Mapping[int, int], params: MachineParams) -
         return None
     if addr_word not in known:
         return None
-    return known[addr_word], params.vlen if op in ("vload", "vstore") else 1
+    return MemRange(known[addr_word], params.vlen if op in ("vload", "vstore") else 1)

@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 from pymodel.isa import Engine, MachineParams
 from pymodel.program import Slot
 
-from .known import apply_writes, mem_footprint, slot_writes
+from .known import MemRange, apply_writes, mem_footprint, slot_writes
 from .stream import BUNDLE_ORDER, Layout, Mark, StreamItem
 
 # Past this many unresolved memory ops a store is treated as touching any
@@ -64,10 +64,8 @@ def schedule(stream: Sequence[StreamItem], params: MachineParams, bias: Sequence
     return layout
 
 
-def _may_alias(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
-    if a is None or b is None:
-        return True
-    return a[0] < b[0] + b[1] and b[0] < a[0] + a[1]
+def _may_alias(a: MemRange | None, b: MemRange | None) -> bool:
+    return a is None or b is None or a.overlaps(b)
 
 
 class _DependenceBuilder:
@@ -78,8 +76,9 @@ class _DependenceBuilder:
         self.last_write: dict[int, int] = {}
         self.readers: dict[int, list[int]] = {}  # word -> nodes reading it since its last write
         self.known: dict[int, int] = {}
-        self.loads: list[tuple[int, tuple[int, int] | None]] = []
-        self.stores: list[tuple[int, tuple[int, int] | None]] = []
+        # (node, the memory it touches if known) since the last store of unknown address
+        self.loads: list[tuple[int, MemRange | None]] = []
+        self.stores: list[tuple[int, MemRange | None]] = []
         self.last_side_effect: int | None = None
 
     def add(self, i: int, slot: Slot) -> Edges:

@@ -130,10 +130,10 @@ def _check_known_addresses(program: Program, params: MachineParams, mem_len: int
         writes: dict[int, int | None] = {}
         for engine, i, slot in bundle:
             foot = mem_footprint(slot, known, params)
-            if foot is not None and not (0 <= foot[0] and foot[0] + foot[1] <= mem_len):
-                last = foot[0] + foot[1] - 1
+            if foot is not None and foot.start + foot.length > mem_len:  # known values are unsigned
+                last = foot.start + foot.length - 1
                 raise ValidationError(
-                    f"{place(b, engine, i)}: {slot} touches memory {foot[0]}..{last}, outside memory 0..{mem_len - 1}"
+                    f"{place(b, engine, i)}: {slot} touches memory {foot.start}..{last}, outside memory 0..{mem_len - 1}"
                 )
             writes.update(slot_writes(slot, known, params))  # reads see the start-of-bundle state
         apply_writes(known, writes)

@@ -181,6 +181,8 @@ def test_emit_rejects_unknown_ops_and_wrong_arity_naming_the_position() -> None:
         b.alu("vload", 0, 0)
     with pytest.raises(BuildError, match=r"stream slot 1: \+ takes 3 operand\(s\) \(d, a, b\), got 2"):
         b.alu("+", 0, 0)
+    with pytest.raises(BuildError, match=r"stream slot 1: unknown engine 'fpu'"):
+        b.emit("fpu", "+", 0, 0, 0)
 
 
 def test_finish_validates_what_it_emits() -> None:

@@ -75,9 +75,16 @@ class ScheduleStats:
 
 
 class Scheduler:
-    def __init__(self, graph: Graph, params: MachineParams, pool: Pool, reserve: int = 4, flow_only_first: bool = True) -> None:
+    def __init__(self, graph: Graph, params: MachineParams, pool: Pool, reserve: int = 12, flow_only_first: bool = True) -> None:
         self.g = graph
         self.reserve = reserve
+        self.urgent: set[int] = {-1}
+        n_groups = max((op.group for op in graph.ops), default=-1) + 1
+        self._left_in_group = [0] * n_groups
+        for op in graph.ops:
+            if op.group >= 0:
+                self._left_in_group[op.group] += 1
+        self._oldest = 0
         self.flow_only_first = flow_only_first
         self.params = params
         self.vlen = params.vlen
@@ -105,6 +112,7 @@ class Scheduler:
                     seen.add(p.id)
                     self.consumers[p.id].append(op)
         self.stats = ScheduleStats(0)
+        self.finish = [0] * len(graph.ops)  # cycle in which each op's last slot issued
         del n
 
     # -- readiness -------------------------------------------------------------
@@ -151,8 +159,13 @@ class Scheduler:
                 self.addr[d.id] = self.addr[s.id]
                 s._donated = True  # type: ignore[attr-defined]
                 return True
-        if d.width > 1 and len(self.pool.vectors) <= self.reserve and not self._frees_a_vector(op):
-            return False  # keep the last registers for ops that give one back
+        if (
+            d.width > 1
+            and len(self.pool.vectors) <= self.reserve
+            and op.group not in self.urgent
+            and not self._frees_a_vector(op)
+        ):
+            return False  # the last registers: for the most urgent item and for ops that give one back
         a = self.pool.take(d.width)
         if a is None:
             return False
@@ -210,6 +223,11 @@ class Scheduler:
             }
             slots: list[Slot] = []
             released.sort(key=lambda o: (o.prio, o.id))
+            # The oldest unfinished work item may always take a register: it finishes
+            # and frees them, so the pool cannot deadlock.
+            while self._oldest < len(self._left_in_group) and not self._left_in_group[self._oldest]:
+                self._oldest += 1
+            self.urgent = {-1, self._oldest}
             done: list[Op] = []
             done_ids: set[int] = set()
             newly: list[Op] = []
@@ -271,6 +289,9 @@ class Scheduler:
                         slots.append(self._slot(op, engine))
                         done.append(op)
             for op in done:
+                self.finish[op.id] = t
+                if op.group >= 0:
+                    self._left_in_group[op.group] -= 1
                 self._mark_written(op, t)
                 self._finish(op, newly)
             if done:
@@ -357,7 +378,8 @@ class Scheduler:
         return Slot(engine, op.name, tuple(args))
 
 
-def schedule(graph: Graph, params: MachineParams, pool: Pool, reserve: int = 4, flow_only_first: bool = True) -> tuple[list[list[Slot]], ScheduleStats]:
+def schedule(graph: Graph, params: MachineParams, pool: Pool, reserve: int = 12, flow_only_first: bool = True) -> tuple[list[list[Slot]], ScheduleStats]:
     s = Scheduler(graph, params, pool, reserve, flow_only_first)
     bundles = s.run()
+    s.stats.finish = s.finish  # type: ignore[attr-defined]
     return bundles, s.stats

@@ -58,6 +58,17 @@ class _HashStage:
     s: int  # vector: the shift amount (fused: the multiplier 1 + 2^s)
 
 
+@dataclass(frozen=True)
+class _ItemVector:
+    """VLEN consecutive items (fewer in a tail) and where their state lives."""
+
+    item: int  # first item number
+    lanes: int  # items in it: VLEN, or fewer for the batch's tail
+    val: int  # scratch vector: the values
+    path: int  # scratch vector: t0 / 2*t0+t1 / node addresses
+    addr: int | None  # scratch word holding values_p + item (full vectors only)
+
+
 @dataclass
 class _Constants:
     one: int
@@ -162,7 +173,7 @@ def _emit_chunk(
     vlen = b.params.vlen
     val = b.array(f"val[{first * vlen}:]", count * vlen)
     path = b.array(f"path[{first * vlen}:]", count * vlen)
-    vectors = []  # (first item, lanes, val address, path address, memory address word or None)
+    vectors: list[_ItemVector] = []
     for j in range(count):
         item = (first + j) * vlen
         lanes = min(vlen, shape.batch - item)
@@ -175,29 +186,29 @@ def _emit_chunk(
             addr = None
             for lane in range(lanes):
                 b.load("load", v + lane, b.const(shape.values_p + item + lane))
-        vectors.append((item, lanes, v, path + j * vlen, addr))
+        vectors.append(_ItemVector(item, lanes, v, path + j * vlen, addr))
 
     levels = [r % (shape.height + 1) for r in range(shape.rounds)]
-    for j, (item, lanes, v, p, _addr) in enumerate(vectors):
+    for j, iv in enumerate(vectors):
         # Later vectors yield to earlier ones: vectors drift apart in phase, so
         # gather rounds (load-bound) of some overlap hash-only rounds (VALU-bound)
         # of others instead of the whole batch moving in lockstep.
         with b.priority(-STAGGER * (first + j)):
             for r, level in enumerate(levels):
                 next_level = levels[r + 1] if r + 1 < len(levels) else None
-                _emit_round(b, k, temps[j % len(temps)], v, p, level, next_level, lanes)
-                if debug and lanes == vlen:
-                    b.debug("vcompare", v, tuple((r, item + lane, "hashed_val") for lane in range(vlen)))
+                _emit_round(b, k, temps[j % len(temps)], iv.val, iv.path, level, next_level, iv.lanes)
+                if debug and iv.lanes == vlen:
+                    b.debug("vcompare", iv.val, tuple((r, iv.item + lane, "hashed_val") for lane in range(vlen)))
                 elif debug:
-                    for lane in range(lanes):
-                        b.debug("compare", v + lane, (r, item + lane, "hashed_val"))
+                    for lane in range(iv.lanes):
+                        b.debug("compare", iv.val + lane, (r, iv.item + lane, "hashed_val"))
 
-    for item, lanes, v, _p, addr in vectors:
-        if addr is not None:
-            b.store("vstore", addr, v)
+    for iv in vectors:
+        if iv.addr is not None:
+            b.store("vstore", iv.addr, iv.val)
         else:
-            for lane in range(lanes):
-                b.store("store", b.const(shape.values_p + item + lane), v + lane)
+            for lane in range(iv.lanes):
+                b.store("store", b.const(shape.values_p + iv.item + lane), iv.val + lane)
 
 
 def _plan_scratch(free: int, n_vectors: int, vlen: int) -> tuple[int, int]:
