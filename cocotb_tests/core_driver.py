@@ -9,33 +9,24 @@ settled mid-cycle; the writes land at the next rising edge).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, First, ReadOnly, Timer
 
 from pymodel.isa import MachineParams, RunState
 
-from .job import PausePoint, SimJob, TrapStatus
+from .job import ImemLoad, PausePoint, SimJob, TrapStatus
 from .retire import Divergence, FieldDiff, PortWrite, RetireView, compare_views, mem_write_ports, scratch_write_ports
+
+HOST_INPUTS = ("start", "resume", "imem_we", "dmem_we", "imem_addr", "imem_wdata", "dmem_addr", "dmem_wdata")
+HOST_INPUTS += ("scratch_addr", "trace_addr")
 
 
 class SignalError(RuntimeError):
-    """A port read back X/Z or is missing."""
-
-
-def unsigned(handle: Any) -> int:
-    """The value of a port as an int; SignalError on X/Z bits.
-
-    Reads the simulator's bit string directly: building a LogicArray per read
-    costs more than the rest of a lockstep cycle."""
-    raw = getattr(handle, "_handle", None)
-    bits = raw.get_signal_val_binstr() if raw is not None else str(handle.value)
-    try:
-        return int(bits, 2)
-    except ValueError:
-        raise SignalError(f"{handle._name} has undefined bits: {bits}") from None
+    """A port read back X or Z bits."""
 
 
 def _fields(word: int, count: int, width: int) -> list[int]:
@@ -55,12 +46,25 @@ class CoreDriver:
         self.n_mports = len(mem_write_ports(self.params))
         self.clock = Clock(dut.clk, self.period, unit="ns")
         self.pauses: list[PausePoint] = []
+        self._raw: dict[str, Any] = {}
+        self._compared = 0  # lockstep: retire records that agreed
+
+    def read(self, name: str) -> int:
+        """A port's value (raw simulator handles cached: lockstep reads a dozen per cycle)."""
+        raw = self._raw.get(name)
+        if raw is None:
+            raw = self._raw[name] = getattr(self.dut, name)._handle
+        bits = raw.get_signal_val_binstr()
+        try:
+            return int(bits, 2)
+        except ValueError:
+            raise SignalError(f"{name} has undefined bits: {bits}") from None
 
     # -- set-up --------------------------------------------------------------
 
     async def reset_and_load(self) -> None:
         d = self.dut
-        for name in ("start", "resume", "imem_we", "dmem_we", "imem_addr", "imem_wdata", "dmem_addr", "dmem_wdata", "scratch_addr", "trace_addr"):
+        for name in HOST_INPUTS:
             getattr(d, name).value = 0
         d.pause_enable.value = int(self.job.pause_enable)
         d.prog_len.value = self.job.prog_len
@@ -85,7 +89,7 @@ class CoreDriver:
         d.dmem_we.value = 0
 
     def _host_imem_words(self) -> list[int]:
-        if self.job.imem_load.value != "host":
+        if self.job.imem_load is not ImemLoad.HOST:
             return []  # the SRAM model loaded +IMEM=<file> at time 0
         lines = Path(self.job.imem_hex).read_text().split()
         return [int(line, 16) for line in lines]
@@ -99,10 +103,10 @@ class CoreDriver:
         await ReadOnly()
 
     def state(self) -> RunState:
-        return RunState(unsigned(self.dut.state))
+        return RunState(self.read("state"))
 
     def _note_pause(self) -> None:
-        self.pauses.append(PausePoint(unsigned(self.dut.cycle), unsigned(self.dut.pc)))
+        self.pauses.append(PausePoint(self.read("cycle"), self.read("pc")))
 
     # -- free-running --------------------------------------------------------
 
@@ -113,13 +117,14 @@ class CoreDriver:
         while True:
             state = self.state()
             if state is RunState.RUNNING:
-                left = self.job.max_cycles - unsigned(d.cycle)
+                left = self.job.max_cycles - self.read("cycle")
                 if left < 0:
-                    return f"still RUNNING after {self.job.max_cycles} cycles (pc {unsigned(d.pc)})"
+                    return f"still RUNNING after {self.job.max_cycles} cycles (pc {self.read('pc')})"
                 timeout = Timer((left + 8) * self.period, unit="ns")
                 fired = await First(d.state.value_change, timeout)
                 if fired is timeout and self.state() is RunState.RUNNING:
-                    return f"still RUNNING after {unsigned(d.cycle)} cycles (limit {self.job.max_cycles}, pc {unsigned(d.pc)})"
+                    cycle, pc = self.read("cycle"), self.read("pc")
+                    return f"still RUNNING after {cycle} cycles (limit {self.job.max_cycles}, pc {pc})"
                 await FallingEdge(d.clk)  # act on stable outputs
             elif state is RunState.PAUSED:
                 self._note_pause()
@@ -134,27 +139,26 @@ class CoreDriver:
     # -- lockstep ------------------------------------------------------------
 
     def read_retire(self) -> RetireView:
-        d = self.dut
         scratch: list[PortWrite] = []
         mem: list[PortWrite] = []
-        swe = unsigned(d.retire_swe)
+        swe = self.read("retire_swe")
         if swe:
-            addrs = _fields(unsigned(d.retire_swaddr), self.n_sports, self.addr_bits)
-            data = _fields(unsigned(d.retire_swdata), self.n_sports, 32)
+            addrs = _fields(self.read("retire_swaddr"), self.n_sports, self.addr_bits)
+            data = _fields(self.read("retire_swdata"), self.n_sports, 32)
             scratch = [PortWrite(addrs[i], data[i], i) for i in range(self.n_sports) if swe >> i & 1]
             scratch.sort(key=lambda w: w.addr)
-        mwe = unsigned(d.retire_mwe)
+        mwe = self.read("retire_mwe")
         if mwe:
-            addrs = _fields(unsigned(d.retire_mwaddr), self.n_mports, self.dmem_bits)
-            data = _fields(unsigned(d.retire_mwdata), self.n_mports, 32)
+            addrs = _fields(self.read("retire_mwaddr"), self.n_mports, self.dmem_bits)
+            data = _fields(self.read("retire_mwdata"), self.n_mports, 32)
             mem = [PortWrite(addrs[i], data[i], i) for i in range(self.n_mports) if mwe >> i & 1]
             mem.sort(key=lambda w: w.addr)
-        trace = (unsigned(d.retire_trace_data),) if unsigned(d.retire_trace_valid) else ()
+        trace = (self.read("retire_trace_data"),) if self.read("retire_trace_valid") else ()
         return RetireView(
-            cycle=unsigned(d.cycle),
-            pc=unsigned(d.retire_pc),
-            next_pc=unsigned(d.retire_next_pc),
-            trap=bool(unsigned(d.retire_trap)),
+            cycle=self.read("cycle"),
+            pc=self.read("retire_pc"),
+            next_pc=self.read("retire_next_pc"),
+            trap=bool(self.read("retire_trap")),
             scratch=tuple(scratch),
             mem=tuple(mem),
             trace=trace,
@@ -166,33 +170,44 @@ class CoreDriver:
         Returns (error, records compared, divergence)."""
         d = self.dut
         history: deque[RetireView] = deque(maxlen=self.job.history)
-        index = 0
-        edges = 0
+        edge = FallingEdge(d.clk)
+        limit = self.job.max_cycles + 16
         await self._pulse(d.start)
-        while True:
-            state = self.state()
-            if unsigned(d.retire_valid):
-                actual = self.read_retire()
-                want = next(expected, None)
-                diffs = [FieldDiff("model stopped; RTL executed a bundle", None, actual.pc)] if want is None else compare_views(want, actual, self.params)
-                if diffs:
-                    return "", index, Divergence(index, actual.cycle, want.pc if want else actual.pc, diffs, want, actual, list(history))
-                history.append(actual)
-                index += 1
-            elif state is RunState.PAUSED and self.job.resume_on_pause:
-                self._note_pause()
-                await self._pulse(d.resume)
-                continue
-            elif state is not RunState.RUNNING:
-                want = next(expected, None)
-                if want is not None:
-                    diff = FieldDiff(f"RTL stopped ({state.name}); model executed a bundle", want.pc, None)
-                    return "", index, Divergence(index, want.cycle, want.pc, [diff], want, None, list(history))
-                return "", index, None
-            edges += 1
-            if edges > self.job.max_cycles + 2 * len(self.pauses) + 16:
-                return f"still RUNNING after {edges} clock cycles (limit {self.job.max_cycles})", index, None
-            await FallingEdge(d.clk)
+        for _ in range(limit):
+            if self.read("retire_valid"):  # executing implies RUNNING: no state read needed
+                found = self._compare_one(next(expected, None), history)
+                if found is not None:
+                    return "", self._compared, found
+                self._compared += 1
+            else:
+                state = self.state()
+                if state is RunState.PAUSED and self.job.resume_on_pause:
+                    self._note_pause()
+                    await self._pulse(d.resume)
+                    continue
+                if state is not RunState.RUNNING:
+                    return "", self._compared, self._stopped_early(state, next(expected, None), history)
+            await edge
+        return f"still RUNNING after {limit} clock cycles (limit {self.job.max_cycles})", self._compared, None
+
+    def _compare_one(self, want: RetireView | None, history: deque[RetireView]) -> Divergence | None:
+        actual = self.read_retire()
+        if want is None:
+            diffs = [FieldDiff("model stopped; RTL executed a bundle", None, actual.pc)]
+        else:
+            diffs = compare_views(want, actual, self.params)
+        if diffs:
+            return Divergence(
+                self._compared, actual.cycle, want.pc if want else actual.pc, diffs, want, actual, list(history)
+            )
+        history.append(actual)
+        return None
+
+    def _stopped_early(self, state: RunState, want: RetireView | None, history: deque[RetireView]) -> Divergence | None:
+        if want is None:
+            return None
+        diff = FieldDiff(f"RTL stopped ({state.name}); model executed a bundle", want.pc, None)
+        return Divergence(self._compared, want.cycle, want.pc, [diff], want, None, list(history))
 
     # -- read-back -----------------------------------------------------------
 
@@ -200,9 +215,11 @@ class CoreDriver:
         """(state, cycle, pc, trap, mem, scratch, trace); stops the clock first."""
         d = self.dut
         self.clock.stop()  # reads are combinational; a stopped clock keeps Icarus fast
-        status = (unsigned(d.state), unsigned(d.cycle), unsigned(d.pc))
-        trap = TrapStatus(unsigned(d.trap_cause), unsigned(d.trap_pc), unsigned(d.trap_engine), unsigned(d.trap_slot))
-        n_trace = unsigned(d.trace_count)
+        status = (self.read("state"), self.read("cycle"), self.read("pc"))
+        trap = TrapStatus(
+            self.read("trap_cause"), self.read("trap_pc"), self.read("trap_engine"), self.read("trap_slot")
+        )
+        n_trace = self.read("trace_count")
         n_mem, n_scratch = len(self.job.mem), self.params.scratch_size
         mem: list[int] = []
         scratch: list[int] = []
@@ -217,9 +234,9 @@ class CoreDriver:
                 d.trace_addr.value = i
             await step
             if i < n_mem:
-                mem.append(unsigned(d.dmem_rdata))
+                mem.append(self.read("dmem_rdata"))
             if i < n_scratch:
-                scratch.append(unsigned(d.scratch_rdata))
+                scratch.append(self.read("scratch_rdata"))
             if i < n_trace:
-                trace.append(unsigned(d.trace_rdata))
+                trace.append(self.read("trace_rdata"))
         return status[0], status[1], status[2], trap, mem, scratch, trace

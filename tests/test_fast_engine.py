@@ -43,8 +43,9 @@ def rare(draw, common, uncommon, one_in: int = 80):
 
 def operand(draw, kind: OperandKind, params: MachineParams, n_bundles: int) -> Any:
     size, vlen = params.scratch_size, params.vlen
-    if kind is OperandKind.SCALAR:
-        return rare(draw, st.integers(0, size - 1), st.sampled_from([size, size + 5, -1, 1 << 40]))
+    if kind is OperandKind.SCALAR:  # a few hot addresses: same-bundle write conflicts, read-after-write
+        in_range = st.one_of(st.sampled_from(range(4)), st.integers(0, size - 1))
+        return rare(draw, in_range, st.sampled_from([size, size + 5, -1, 1 << 40]))
     if kind is OperandKind.VECTOR:
         return rare(draw, st.integers(0, size - vlen), st.integers(size - vlen + 1, size + 2))
     if kind is OperandKind.OFFSET:
@@ -91,7 +92,7 @@ def cases(
     )
     mem_len = draw(st.integers(0, 40)) if draw(st.integers(0, 9)) == 0 else draw(st.integers(8, 40))
     small = st.integers(0, mem_len + 1)  # mostly valid addresses, so memory traffic happens
-    near_end = st.integers(max(0, mem_len - vlen), mem_len + 1)  # vectors running off the end
+    near_end = st.sampled_from(range(max(0, mem_len - vlen + 1), mem_len + 2))  # vectors running off the end
     corner = st.sampled_from(CORNER_WORDS)
     word = corner if corner_words else st.one_of(small, small, small, near_end, corner, corner, st.integers(0, M32))
     n_bundles = draw(st.integers(1, 8))

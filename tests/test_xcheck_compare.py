@@ -3,6 +3,7 @@ difference, how it is named, and the generators' promises."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from cocotb_tests.job import ImemLoad, PausePoint, RunMode, SimJob, SimResult, TrapStatus
@@ -53,17 +54,15 @@ def test_trapping_bundle_writes_are_ignored_but_pc_and_cycle_are_not() -> None:
 
 
 def _outcome(**kw: object) -> ModelOutcome:
-    base: dict[str, object] = dict(state=RunState.HALTED, cycle=10, pc=4, trap=None, mem=[1, 2, 3], scratch=[0] * 4,
-                                   trace=[9], pauses=[PausePoint(1, 1)], seconds=0.0, engine="fast")  # fmt: skip
-    base.update(kw)
-    return ModelOutcome(**base)  # type: ignore[arg-type]
+    base = ModelOutcome(
+        RunState.HALTED, 10, 4, None, [1, 2, 3], [0] * 4, [9], [PausePoint(1, 1)], seconds=0.0, engine="fast"
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
 
 
 def _result(**kw: object) -> SimResult:
-    base: dict[str, object] = dict(finished=True, state=2, cycle=10, pc=4, trap=TrapStatus(0, 0, 0, 0), mem=[1, 2, 3],
-                                   scratch=[0] * 4, trace=[9], pauses=[PausePoint(1, 1)])  # fmt: skip
-    base.update(kw)
-    return SimResult(**base)  # type: ignore[arg-type]
+    base = SimResult(True, 2, 10, 4, TrapStatus(0, 0, 0, 0), [1, 2, 3], [0] * 4, [9], [PausePoint(1, 1)])
+    return replace(base, **kw)  # type: ignore[arg-type]
 
 
 def test_final_state_diffs_name_each_field() -> None:

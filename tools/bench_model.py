@@ -231,7 +231,8 @@ def bench_model() -> list[dict]:
 
 def main() -> int:
     rows = bench_model()
-    print("model engines (fast engine warmed up first: numba compile time excluded; debug slots off)")
+    print("model engines (fast engine warmed up first: numba compile time excluded; wall s = the run only,")
+    print("program decoding excluded; debug slots off)")
     for source in dict.fromkeys(f"{r['workload']}: {r['source']}" for r in rows):
         print(f"  {source}")
     head = f"{'engine':<10} {'workload':<9} {'cycles':>9} {'wall s':>8} {'cycles/s':>12} {'lane-ops/s':>13}"

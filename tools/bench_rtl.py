@@ -41,7 +41,12 @@ def _generation_seconds() -> Row:
         size = sum(p.stat().st_size for p in out.iterdir())
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return {"name": "verilog generation", "sim": "-", "seconds": round(seconds, 2), "note": f"{size / 1e6:.1f} MB ({top.name} + SRAM model)"}
+    return {
+        "name": "verilog generation",
+        "sim": "-",
+        "seconds": round(seconds, 2),
+        "note": f"{size / 1e6:.1f} MB ({top.name} + SRAM model)",
+    }
 
 
 def _build(sim: str, rebuild: bool) -> tuple[SimBuild, Row]:
@@ -76,10 +81,12 @@ def _check(build: SimBuild, t: TestProgram, **kw: Any) -> XCheckReport:
 
 def _small_loop(iterations: int) -> TestProgram:
     """A few engines per bundle in a counted loop (cheap enough for Icarus)."""
-    program = Program.from_tuples([
-        {"load": [("const", 0, iterations - 1), ("const", 1, 1)]},
-        {"alu": [("-", 0, 0, 1), ("+", 2, 2, 1)], "valu": [("+", 8, 8, 16)], "flow": [("cond_jump_rel", 0, -1)]},
-    ])  # fmt: skip
+    program = Program.from_tuples(
+        [
+            {"load": [("const", 0, iterations - 1), ("const", 1, 1)]},
+            {"alu": [("-", 0, 0, 1), ("+", 2, 2, 1)], "valu": [("+", 8, 8, 16)], "flow": [("cond_jump_rel", 0, -1)]},
+        ]
+    )
     return TestProgram(f"loop-{iterations}", program, [0] * 4)
 
 
@@ -122,7 +129,9 @@ def format_rows(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.bench_rtl", description=__doc__.splitlines()[0])
-    ap.add_argument("--rebuild", action="store_true", help="time fresh simulator builds (Verilator: ~1 min, both cores)")
+    ap.add_argument(
+        "--rebuild", action="store_true", help="time fresh simulator builds (Verilator: ~1 min, both cores)"
+    )
     ap.add_argument("--no-icarus", action="store_true")
     args = ap.parse_args(argv)
     rows = bench_rtl(rebuild=args.rebuild, icarus=not args.no_icarus)

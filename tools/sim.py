@@ -23,12 +23,17 @@ from pymodel.benchmark import Problem, reference_run, values_region
 from pymodel.isa import DEFAULT_PARAMS
 
 
+ICARUS_CYCLES_PER_S = 3  # measured by tools.bench_rtl on the 2-core machine
+ICARUS_MAX_MINUTES = 15
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m tools.sim", description=__doc__.splitlines()[0])
     ap.add_argument("--kernel", default="default", help="default, baseline, vector, or kernel[:variant]")
     ap.add_argument("--seed", type=int, default=123, help="problem seed (default 123)")
     ap.add_argument("--sim", default="verilator", choices=SIMULATORS)
     ap.add_argument("--waves", type=int, default=0, choices=(0, 1), help="1: write an FST (Verilator) or VCD (Icarus)")
+    ap.add_argument("--force", action="store_true", help=f"run on Icarus even past {ICARUS_MAX_MINUTES} minutes")
     ap.add_argument("--lockstep", action="store_true", help="compare every retired bundle (slow: per-cycle Python)")
     return ap.parse_args(argv)
 
@@ -47,6 +52,12 @@ def _utilization(report: XCheckReport) -> str | None:
     if report.image is None or report.model.visits is None:
         return None
     return Utilization.from_visits(report.image.program, report.model.visits, DEFAULT_PARAMS).format_report()
+
+
+def _rtl_times(report: XCheckReport) -> str:
+    r = report.rtl
+    phases = f"load {r.load_seconds:.2f}, run {r.run_seconds:.2f}, read-back {r.readback_seconds:.2f}"
+    return f"{report.rtl_seconds:.2f} s ({phases})"
 
 
 def _model_cycles(program: object, mem: list[int]) -> int:
@@ -68,32 +79,48 @@ def main(argv: list[str] | None = None) -> int:
     mem = Problem.generate(built.shape, args.seed).memory_image()
     print(f"kernel {kernel.name}:{variant}, seed {args.seed}, shape {built.shape}, simulator {args.sim}", flush=True)
     if args.sim == "icarus":
-        print(f"note: Icarus simulates this core at roughly 1 cycle/s; this kernel runs {_model_cycles(built.program, mem)} cycles", flush=True)
+        cycles = _model_cycles(built.program, mem)
+        minutes = cycles / ICARUS_CYCLES_PER_S / 60
+        estimate = f"Icarus simulates this core at about {ICARUS_CYCLES_PER_S} cycles/s: {cycles} cycles take ~{minutes:.0f} min"
+        if minutes > ICARUS_MAX_MINUTES and not args.force:
+            print(f"error: {estimate}; use --sim verilator (or --force)", file=sys.stderr)
+            return 2
+        print(f"note: {estimate}", flush=True)
     try:
         t1 = time.perf_counter()
         build = build_simulator(args.sim, DEFAULT_PARAMS, waves=bool(args.waves))
         build_s = time.perf_counter() - t1
         mode = RunMode.LOCKSTEP if args.lockstep else RunMode.FAST
-        report = cross_check(build, built.program, mem, name=f"{kernel.name}-{variant}", mode=mode, keep=bool(args.waves))
+        report = cross_check(
+            build, built.program, mem, name=f"{kernel.name}-{variant}", mode=mode, keep=bool(args.waves)
+        )
     except (SimulatorUnavailable, SimBuildError, SimRunError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     want = values_region(reference_run(mem), built.shape)
-    values_ok = values_region(report.rtl.mem, built.shape) == want and values_region(report.model.mem, built.shape) == want
+    values_ok = (
+        values_region(report.rtl.mem, built.shape) == want and values_region(report.model.mem, built.shape) == want
+    )
     n_slots = sum(len(s) for b in built.program for _, s in b.groups)
     verilog_note = f"Verilog {build.rtl.seconds:.1f} s" if build.rtl.seconds else "Verilog cached"
     build_note = f"{verilog_note}, " + ("compile cached" if build.cached else f"compile {build.seconds:.1f} s")
-    print(_table([
-        ("", "model", f"RTL ({args.sim})"),
-        ("cycles", str(report.model.cycle), str(report.rtl.cycle)),
-        ("final state", report.model.state.name, report.rtl_state_name),
-        ("bundles / slots", f"{len(built.program)} / {n_slots}", f"{report.hw_bundles} in the image"),
-        ("build", f"{assemble_s:.2f} s assemble", f"{build_s:.1f} s ({build_note})"),
-        ("run", f"{report.model.seconds:.2f} s ({report.model.engine} engine)",
-         f"{report.rtl_seconds:.2f} s (load {report.rtl.load_seconds:.2f}, run {report.rtl.run_seconds:.2f}, "
-         f"read-back {report.rtl.readback_seconds:.2f})"),
-        ("values vs reference_run", "match" if values_ok else "MISMATCH", ""),
-    ]))  # fmt: skip
+    print(
+        _table(
+            [
+                ("", "model", f"RTL ({args.sim})"),
+                ("cycles", str(report.model.cycle), str(report.rtl.cycle)),
+                ("final state", report.model.state.name, report.rtl_state_name),
+                ("bundles / slots", f"{len(built.program)} / {n_slots}", f"{report.hw_bundles} in the image"),
+                ("build", f"{assemble_s:.2f} s assemble", f"{build_s:.1f} s ({build_note})"),
+                (
+                    "run",
+                    f"{report.model.seconds:.2f} s ({report.model.engine} engine)",
+                    _rtl_times(report),
+                ),
+                ("values vs reference_run", "match" if values_ok else "MISMATCH", ""),
+            ]
+        )
+    )
     util = _utilization(report)
     if util:
         print("slot utilization (model):\n" + "\n".join("  " + line for line in util.splitlines()))
@@ -105,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"waves: {report.waves}")
     ok = report.ok and values_ok
     verdict = "match" if ok else "MISMATCH"
-    print(f"kernel={args.kernel} seed={args.seed} cycles_model={report.model.cycle} cycles_rtl={report.rtl.cycle} memory={verdict}")
+    cycles = f"cycles_model={report.model.cycle} cycles_rtl={report.rtl.cycle}"
+    print(f"kernel={args.kernel} seed={args.seed} {cycles} memory={verdict}")
     return 0 if ok else 1
 
 

@@ -37,6 +37,7 @@ class Unit(str, Enum):
     ALU = "alu"  # scalar binop
     STORE = "store"  # store, vstore
     JOIN = "none"  # no slot: a fixed-address vector whose lanes other ops wrote
+    DEBUG = "debug"  # compare / vcompare: no cycle, checks a value against the reference
 
 
 @dataclass(eq=False)
@@ -73,8 +74,11 @@ class Op:
     dst: Value | None
     srcs: tuple[Value, ...]
     imm: int | None = None
-    group: int = 0  # work item (vector) the op belongs to, for priorities
+    group: int = 0  # work item (vector) the op belongs to, for priorities (-1: start-up)
+    round: int = 0  # round of the work item it belongs to
     prio: float = 0.0  # smaller issues first among ready ops
+    after: tuple["Op", ...] = ()  # memory order: issue at least a cycle after these
+    key: object = None  # debug compare: the reference key(s)
 
     def __repr__(self) -> str:
         return f"{self.name} {self.dst} <- {', '.join(map(repr, self.srcs))}"
@@ -87,7 +91,8 @@ class Graph:
         self.vlen = vlen
         self.ops: list[Op] = []
         self.values: list[Value] = []
-        self.group = 0
+        self.group = 0  # stamped on new ops
+        self.round = 0
 
     # -- values --------------------------------------------------------------
 
@@ -96,8 +101,10 @@ class Graph:
         self.values.append(v)
         return v
 
-    def _op(self, unit: Unit, name: str, dst: Value | None, srcs: Sequence[Value], imm: int | None = None) -> Op:
-        op = Op(len(self.ops), unit, name, dst, tuple(srcs), imm, self.group)
+    def _op(
+        self, unit: Unit, name: str, dst: Value | None, srcs: Sequence[Value], imm: int | None = None, after: Sequence[Op] = ()
+    ) -> Op:
+        op = Op(len(self.ops), unit, name, dst, tuple(srcs), imm, self.group, self.round, after=tuple(after))
         for s in op.srcs:
             root = s.base or s
             if root.producer is None and root.addr is None:
@@ -140,10 +147,10 @@ class Graph:
         self._op(Unit.VALU, "vbroadcast", d, (scalar,))
         return d
 
-    def gather(self, addrs: Value, name: str) -> Value:
-        """Lane i = M[addrs lane i]."""
+    def gather(self, addrs: Value, name: str, after: Sequence[Op] = ()) -> Value:
+        """Lane i = M[addrs lane i]; ``after``: stores that wrote the memory it reads."""
         d = self._vec(name)
-        self._op(Unit.GATHER, "load_offset", d, (addrs,))
+        self._op(Unit.GATHER, "load_offset", d, (addrs,), after=after)
         return d
 
     def vload(self, addr: Value, name: str, addr_of_dst: int | None = None) -> Value:
@@ -151,8 +158,9 @@ class Graph:
         self._op(Unit.LOAD, "vload", d, (addr,))
         return d
 
-    def vstore(self, addr: Value, src: Value) -> None:
-        self._op(Unit.STORE, "vstore", None, (addr, src))
+    def vstore(self, addr: Value, src: Value, after: Sequence[Op] = ()) -> Op:
+        """``after``: loads of the memory it overwrites."""
+        return self._op(Unit.STORE, "vstore", None, (addr, src), after=after)
 
     # -- scalar ops ----------------------------------------------------------
 
@@ -178,6 +186,11 @@ class Graph:
 
     def store(self, addr: Value, src: Value) -> None:
         self._op(Unit.STORE, "store", None, (addr, src))
+
+    def compare(self, v: Value, key: object) -> None:
+        """Debug check of a scalar (key) or of a vector (VLEN keys) against the reference."""
+        op = self._op(Unit.DEBUG, "vcompare" if v.width > 1 else "compare", None, (v,))
+        op.key = key
 
     def lane(self, vector: Value, k: int, name: str) -> Value:
         """Lane k of ``vector`` as a scalar operand (an alias: no op, no words of its own)."""

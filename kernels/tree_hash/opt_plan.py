@@ -2,28 +2,31 @@
 
 Facts it relies on (MACHINE-SPEC.md, "The benchmark kernel"): every index
 starts at 0 and the header is as specified, so in round r every item is at
-depth r mod (H+1), the wrap to the root after depth H is static, and only the
-values region must be right at the end.
+depth r mod (H+1) and the wrap to the root after depth H is static; only the
+values region must be right at the end, so the rest of memory (header, the
+top of the tree once loaded, the indices region) is free to overwrite.
 
 Per item and round (VLEN items per vector, SSA values):
 
-* hash, 11 ops: stages 0 and 4 are one multiply_add each; stages 2 and 3
-  together are two multiply_adds and a xor, because stage 3's operands
-  a3 + C3 and a3 << 9 are both affine in stage 2's input (a3 = 33*a2 + C2);
-  stages 1 and 5 are a shift and two xors.
-* stage 5's constant is folded into the next node: u = a5 ^ (a5 >> 16) is the
-  value without C5, so next x = u ^ (node ^ C5), with node ^ C5 taken from
-  tables made at start-up (depths <= ``select_depth``) or u ^ C5 ^ gathered
-  node.  The branch bit is c = u & 1, which is the real bit flipped when C5 is
-  odd; tables and index arithmetic use c as it is.
-* depths 1..select_depth: the node comes from a multiplexer tree over the
-  bits of the path (newest bit at the root, so the lower muxes run ahead);
-  the muxes on the oldest bit pick between two constants and may run on FLOW
-  or VALU, the others are vselects.
-* deeper: the node address (forest_p + idx) is formed once from the path bits
-  (Horner over the bits, multiply_adds) and then updated per level as
-  addr' = (2*addr + k) -/+ c; the node is gathered lane by lane.
-* the last round computes the real value ((a5 ^ C5) ^ (a5 >> 16)) and stores it.
+* hash, 9 ops + 1: stages 0 and 4 are one multiply_add each; stages 2 and 3
+  together are two multiply_adds and a xor (stage 3's operands a3 + C3 and
+  a3 << 9 are both affine in stage 2's input); stage 1 is a shift and two
+  xors; stage 5 is u = a5 ^ (a5 >> 16), the value *without* its constant C5.
+* C5 is folded into the next node: x' = u ^ (node ^ C5).  Multiplexer tables
+  and the memory tables below hold node ^ C5; nodes gathered from the
+  original tree need one more xor.  The branch bit is c = u & 1, the real bit
+  flipped when C5 is odd; tables and index arithmetic use c as it is.
+* depths 1 .. td-1 (td = ``select_depth``): the node comes from a
+  multiplexer tree over the path bits (newest bit at the root); the muxes on
+  the oldest bit pick between two constants and run on FLOW or VALU, the
+  others are vselects.
+* depth td: multiplexers, or a gather from a table of node ^ C5 stored at
+  memory address 0, indexed by P = Horner(c_0 .. c_{td-1}) -- no offset to
+  add, so the address costs td-1 multiply_adds.
+* deeper: addr = base_d + (path within level d); the first from P, then
+  addr' = (2*addr + k) -/+ c.  Levels td+1 .. are copied pre-xored into the
+  indices region at start-up when it has room (base_d = the copy).
+* the last round computes the real value (a5 ^ C5) ^ (a5 >> 16) and stores it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from pymodel.benchmark import FOREST_P, HASH_STAGES, Shape
 from pymodel.isa import WORD_MASK, MachineParams
 
 from ..alloc import ScratchAllocator
-from .opt_ir import Graph, Value
+from .opt_ir import Graph, Op, Value
 
 EXPECTED_STAGES = (("+", "+", "<<"), ("^", "^", ">>"), ("+", "+", "<<"), ("+", "^", "<<"), ("+", "+", "<<"), ("^", "^", ">>"))
 
@@ -45,11 +48,12 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class PlanConfig:
-    select_depth: int = 4  # depths 1..this take the node from multiplexers (if <= H)
-    # (vector, pass) -> first depth that gathers in that descent (pass = round // (H+1));
-    # below select_depth + 1 it trades multiplexer work (FLOW/VALU) for loads.
-    first_gather: tuple[tuple[tuple[int, int], int], ...] = ()
-    keep_diff: bool = True  # keep hi - lo tables so bottom muxes may run on the VALU
+    select_depth: int = 4  # td: muxes above it; muxes or the memory table at it (capped at H)
+    # (vector, pass) pairs that read depth td from the memory table (pass = round // (H+1));
+    # None: every pass-0 descent does, later passes use muxes.
+    table_users: tuple[tuple[int, int], ...] | None = None
+    copy_levels: int = 3  # levels td+1 .. td+copy_levels copied pre-xored (room permitting)
+    keep_diff: bool = True  # hi - lo vectors so bottom muxes may run on the VALU
     stagger: float = 6.0  # priority (cycles) each vector cedes to the one before it
     pool_words: int | None = None  # register pool size (default: all free scratch)
 
@@ -64,6 +68,10 @@ class Plan:
 
 def _mul(s: int) -> int:
     return (1 + (1 << s)) & WORD_MASK
+
+
+def _all_bits(n: int) -> list[tuple[int, ...]]:
+    return [tuple((r >> (n - 1 - i)) & 1 for i in range(n)) for r in range(1 << n)]
 
 
 class _Consts:
@@ -92,18 +100,18 @@ class _Consts:
 
 
 @dataclass
-class _Tables:
-    """Per depth: leaf vectors T[cbits] = node ^ C5 and bottom differences."""
+class _Level:
+    """Where the nodes of one gathered depth are read from."""
 
-    root: Value  # node 0, for the first round
-    root_c5: Value  # node 0 ^ C5, after a wrap
-    leaves: dict[int, dict[tuple[int, ...], Value]] = field(default_factory=dict)
-    diffs: dict[int, dict[tuple[int, ...], Value]] = field(default_factory=dict)
+    base: int  # memory address of the level's first node
+    xored: bool  # holds node ^ C5 (a copy), or the raw nodes (the tree)
+    stores: list[Op] = field(default_factory=list)  # the copy's stores (gathers follow them)
 
 
 class TreeHashPlan:
-    def __init__(self, shape: Shape, params: MachineParams, cfg: PlanConfig) -> None:
+    def __init__(self, shape: Shape, params: MachineParams, cfg: PlanConfig, debug: bool = False) -> None:
         self.shape, self.params, self.cfg = shape, params, cfg
+        self.debug = debug  # debug compares of stage 4 each round and of the result
         self.vlen = params.vlen
         stages = tuple((op1, op2, op3) for op1, _c, op2, op3, _s in HASH_STAGES)
         if stages != EXPECTED_STAGES:
@@ -115,45 +123,56 @@ class TreeHashPlan:
         self.alloc = ScratchAllocator(params.scratch_size)
         self.k = _Consts(self.g, self.alloc)
         self.levels = shape.height + 1
-        self.sel_depth = min(cfg.select_depth, shape.height)
-        self.first_gather = {key: max(1, d) for key, d in cfg.first_gather}
+        self.td = min(cfg.select_depth, shape.height)
+        if cfg.table_users is None:
+            self.table_users = {(j, 0) for j in range(-(-shape.batch // self.vlen))}
+        else:
+            self.table_users = set(cfg.table_users)
+        self.leaves: dict[int, dict[tuple[int, ...], Value]] = {}
+        self.diffs: dict[int, dict[tuple[int, ...], Value]] = {}
+        self.xored: dict[int, Value] = {}  # node index -> scalar node ^ C5
 
     # -- start-up ------------------------------------------------------------
 
-    def _node_scalars(self) -> list[Value]:
-        """Nodes 0 .. 2^(sel_depth+1)-2 as fixed scalars (vload where memory allows)."""
+    def _node_scalars(self) -> None:
+        """Nodes 0 .. 2^(td+1)-2 as fixed scalars (vload where memory allows)."""
         s, g, vlen = self.shape, self.g, self.vlen
-        count = min(s.n_nodes, (1 << (self.sel_depth + 1)) - 1)
+        count = min(s.n_nodes, (1 << (self.td + 1)) - 1)
         base = self.alloc.alloc("node[0:]", -(-count // vlen) * vlen)
-        out: list[Value] = []
+        self.nodes: list[Value] = []
+        self.node_loads: list[Op] = []
         for first in range(0, count, vlen):
             if FOREST_P + first + vlen <= s.mem_len:
                 vec = g.vload(self.k.scalar(FOREST_P + first), f"node[{first}:]", base + first)
-                out.extend(g.lane(vec, k, f"node[{first + k}]") for k in range(min(vlen, count - first)))
+                self.node_loads.append(vec.producer)  # type: ignore[arg-type]
+                self.nodes.extend(g.lane(vec, k, f"node[{first + k}]") for k in range(min(vlen, count - first)))
             else:
                 for i in range(first, count):
-                    out.append(g.load(self.k.scalar(FOREST_P + i), f"node[{i}]", base + i))
-        return out
+                    v = g.load(self.k.scalar(FOREST_P + i), f"node[{i}]", base + i)
+                    self.node_loads.append(v.producer)  # type: ignore[arg-type]
+                    self.nodes.append(v)
 
-    def _tables(self) -> _Tables:
-        g, k = self.g, self.k
-        self.nodes = self._node_scalars()
-        self.c5 = k.scalar(self.C[5])
-        self.xored: dict[int, Value] = {}  # node index -> scalar node ^ C5
-        return _Tables(root=k.broadcast_of(self.nodes[0], "vnode[0]"), root_c5=k.broadcast_of(self._node_c5(0), "vnode[0]^C5"))
-
-    def _node_c5(self, i: int) -> Value:
-        if i not in self.xored:
-            name = f"node[{i}]^C5"
-            self.xored[i] = self.g.alu("^", self.nodes[i], self.c5, name, self.alloc.alloc(name, 1))
+    def _node_c5(self, i: int, addr: int | None = None) -> Value:
+        if i not in self.xored or addr is not None:
+            name = f"node[{i}]^C5" + ("" if addr is None else f"@{addr}")
+            v = self.g.alu("^", self.nodes[i], self.k.scalar(self.C[5]), name, addr if addr is not None else self.alloc.alloc(name, 1))
+            if addr is not None:
+                return v
+            self.xored[i] = v
         return self.xored[i]
 
+    def _node_index(self, d: int, cbits: tuple[int, ...]) -> int:
+        r = 0
+        for c in cbits:
+            r = 2 * r + (c ^ self.inv)
+        return (1 << d) - 1 + r
+
     def _depth_tables(self, d: int) -> None:
-        """Leaf vectors and bottom differences of depth d, made on first use (start-up work)."""
-        t, g, k = self.tables, self.g, self.k
-        if d in t.leaves:
+        """Multiplexer leaf vectors and bottom differences of depth d, made on first use."""
+        g, k = self.g, self.k
+        if d in self.leaves:
             return
-        group, g.group = g.group, -1
+        group, g.group = g.group, -1  # start-up work, even when made on first use
         leaves: dict[tuple[int, ...], Value] = {}
         diffs: dict[tuple[int, ...], Value] = {}
         for cbits in _all_bits(d):  # c_0 .. c_{d-1}
@@ -165,14 +184,51 @@ class TreeHashPlan:
                 name = f"D{d}[{''.join(map(str, upper))}]"
                 sc = g.alu("-", self._node_c5(i_hi), self._node_c5(i_lo), name, self.alloc.alloc(name, 1))
                 diffs[upper] = k.broadcast_of(sc, "v" + name)
-        t.leaves[d], t.diffs[d] = leaves, diffs
+        self.leaves[d], self.diffs[d] = leaves, diffs
         g.group = group
 
-    def _node_index(self, d: int, cbits: tuple[int, ...]) -> int:
-        r = 0
-        for c in cbits:
-            r = 2 * r + (c ^ self.inv)
-        return (1 << d) - 1 + r
+    def _memory_table(self) -> list[Op]:
+        """node ^ C5 of depth td at memory P = Horner(c_0..c_{td-1}); returns its stores."""
+        g, k, vlen, td = self.g, self.k, self.vlen, self.td
+        size = 1 << td
+        words = -(-size // vlen) * vlen
+        base = self.alloc.alloc("table", words)
+        lanes = []
+        for p in range(size):
+            cbits = tuple((p >> (td - 1 - i)) & 1 for i in range(td))
+            lanes.append(self._node_c5(self._node_index(td, cbits), base + p))
+        stores = []
+        for first in range(0, size, vlen):
+            vec = g.join(lanes[first : first + vlen], base + first, f"table[{first}:]")
+            stores.append(g.vstore(k.scalar(first), vec, after=self.node_loads))
+        return stores
+
+    def _copies(self) -> dict[int, _Level]:
+        """Levels to gather from: pre-xored copies in the indices region where they fit."""
+        s, g, k, vlen = self.shape, self.g, self.k, self.vlen
+        out: dict[int, _Level] = {}
+        free, end = s.indices_p, s.indices_p + s.batch
+        for d in range(self.td + 1, s.height + 1):
+            first = FOREST_P + (1 << d) - 1
+            size = 1 << d
+            words = -(-size // vlen) * vlen
+            copy = d <= self.td + self.cfg.copy_levels and free + words <= end and first + words <= s.mem_len
+            if not copy:
+                out[d] = _Level(first, False)
+                continue
+            level = _Level(free, True)
+            c5, step = k.vector(self.C[5]), k.scalar(vlen)
+            src, dst = k.scalar(first), k.scalar(free)
+            for off in range(0, words, vlen):
+                if off:  # addresses by ALU adds: const would take load slots
+                    src = g.alu("+", src, step, f"&L{d}[{off}]", self.alloc.alloc(f"&L{d}[{off}]", 1))
+                    dst = g.alu("+", dst, step, f"&L{d}copy[{off}]", self.alloc.alloc(f"&L{d}copy[{off}]", 1))
+                raw = g.vload(src, f"L{d}[{off}:]")
+                x = g.binop("^", raw, c5, f"L{d}^C5[{off}:]")
+                level.stores.append(g.vstore(dst, x))
+            out[d] = level
+            free += words
+        return out
 
     # -- per vector ------------------------------------------------------------
 
@@ -191,91 +247,110 @@ class TreeHashPlan:
         return a5, h
 
     def _select(self, d: int, bits: list[Value], tag: str) -> Value:
-        """Node ^ C5 at depth d for path bits c_0..c_{d-1} (u-form)."""
-        g, t = self.g, self.tables
+        """Node ^ C5 at depth d for path bits c_0..c_{d-1} (u-form), by multiplexers."""
+        g = self.g
         self._depth_tables(d)
 
         def tree(j: int, upper: tuple[int, ...]) -> Value:
             # bits c_j .. c_{d-1} fixed to ``upper``; split on c_{j-1}
+            name = f"{tag}m{d}.{''.join(map(str, upper))}"
             if j == 1:
-                hi, lo = t.leaves[d][(1, *upper)], t.leaves[d][(0, *upper)]
-                diff = t.diffs[d].get(upper)
-                return g.mux(bits[0], hi, lo, diff, f"{tag}m{d}.{''.join(map(str, upper))}")
-            hi = tree(j - 1, (1, *upper))
-            lo = tree(j - 1, (0, *upper))
-            return g.mux(bits[j - 1], hi, lo, None, f"{tag}m{d}.{''.join(map(str, upper))}")
+                hi, lo = self.leaves[d][(1, *upper)], self.leaves[d][(0, *upper)]
+                return g.mux(bits[0], hi, lo, self.diffs[d].get(upper), name)
+            return g.mux(bits[j - 1], tree(j - 1, (1, *upper)), tree(j - 1, (0, *upper)), None, name)
 
         return tree(d, ())
 
-    def _first_address(self, d: int, bits: list[Value], tag: str) -> Value:
-        """forest_p + idx at depth d from the path bits (d of them)."""
+    def _horner(self, bits: list[Value], prefix: list[Value], tag: str) -> Value:
+        """P = sum c_i 2^(n-1-i); ``prefix`` caches P_1, P_2, ... of this descent."""
         g, v = self.g, self.k.vector
-        sign = -1 if self.inv else 1
-        # idx = 2^d - 1 + r, r = sum b_i 2^(d-1-i), b_i = c_i ^ inv
-        # inv: r = (2^d - 1) - P ; else r = P ; P = 2 P' + c_last
-        base = FOREST_P + (1 << d) - 1 + ((1 << d) - 1 if self.inv else 0)
-        if d == 1:
-            w = v(base)
-        else:
-            p = bits[0]
-            for i, c in enumerate(bits[1:-1], start=1):
-                p = g.madd(p, v(2), c, f"{tag}P{i}")
-            w = g.madd(p, v(2 * sign), v(base), f"{tag}W{d}")
-        return g.binop("-" if self.inv else "+", w, bits[-1], f"{tag}addr{d}")
+        if not prefix:
+            prefix.append(bits[0])
+        while len(prefix) < len(bits):
+            i = len(prefix)
+            prefix.append(g.madd(prefix[-1], v(2), bits[i], f"{tag}P{i + 1}"))
+        return prefix[len(bits) - 1]
 
-    def _next_address(self, addr: Value, c: Value, d: int, tag: str) -> Value:
+    def _first_address(self, d: int, level: _Level, p: Value, c: Value, tag: str) -> Value:
+        """base_d + path at depth d from P over the first d-1 bits and the newest bit c."""
         g, v = self.g, self.k.vector
-        # addr' = forest_p + 2 idx + 1 + b = 2 addr + 1 - forest_p + b; b = c ^ inv
-        k = 1 - FOREST_P + (1 if self.inv else 0)
+        # path = 2 r + b, r = (2^(d-1) - 1) - P (inverted bits) or P; b = 1 - c or c
+        if self.inv:
+            w = g.madd(p, v(-2), v(level.base + (1 << d) - 1), f"{tag}W{d}")
+            return g.binop("-", w, c, f"{tag}addr{d}")
+        w = g.madd(p, v(2), v(level.base), f"{tag}W{d}")
+        return g.binop("+", w, c, f"{tag}addr{d}")
+
+    def _next_address(self, addr: Value, prev: _Level, level: _Level, c: Value, d: int, tag: str) -> Value:
+        g, v = self.g, self.k.vector
+        # path' = 2 path + b: addr' = 2 addr + (base' - 2 base) + b, b = 1 - c or c
+        k = level.base - 2 * prev.base + (1 if self.inv else 0)
         w = g.madd(addr, v(2), v(k), f"{tag}W{d}")
         return g.binop("-" if self.inv else "+", w, c, f"{tag}addr{d}")
 
-    def _vector(self, j: int, lanes: int, addr_word: Value) -> None:
+    def _vector(self, j: int, lanes: int, addr_word: Value | None) -> None:
         g, s, v = self.g, self.shape, self.k.vector
-        g.group = j
+        g.group, g.round = j, 0
         tag = f"v{j}."
-        if lanes == self.vlen:
+        if addr_word is not None:
             val = g.vload(addr_word, f"{tag}in")
-        else:
+        else:  # a tail shorter than VLEN: vload would read past the end of memory
             base = self.alloc.alloc(f"tail_in[{j}]", self.vlen)
-            words = [
-                g.load(self.k.scalar(s.values_p + j * self.vlen + i), f"{tag}in[{i}]", base + i) for i in range(lanes)
-            ]
+            words = [g.load(self.k.scalar(s.values_p + j * self.vlen + i), f"{tag}in[{i}]", base + i) for i in range(lanes)]
             val = g.join(words, base, f"{tag}in")
-        x = g.binop("^", val, self.tables.root, f"{tag}x0")
+        x = g.binop("^", val, self.root, f"{tag}x0")
         bits: list[Value] = []
+        prefix: list[Value] = []
         addr: Value | None = None
         for r in range(s.rounds):
+            g.round = r
             rt = f"{tag}r{r}."
             a5, h = self._hash(x, rt)
+            if self.debug:
+                self._compare(a5, j, lanes, lambda i, r=r: (r, i, "hash_stage", 4))
             if r == s.rounds - 1:
                 t5 = g.binop("^", a5, v(self.C[5]), f"{rt}t5")
                 out = g.binop("^", t5, h, f"{rt}out")
+                if self.debug:
+                    self._compare(out, j, lanes, lambda i, r=r: (r, i, "hashed_val"))
                 self._store(j, lanes, addr_word, out)
                 return
-            nd = (r + 1) % self.levels
             u = g.binop("^", a5, h, f"{rt}u")
+            nd = (r + 1) % self.levels
             if nd == 0:
-                x = g.binop("^", u, self.tables.root_c5, f"{tag}x{r + 1}")
-                bits, addr = [], None
+                x = g.binop("^", u, self.root_c5, f"{tag}x{r + 1}")
+                bits, prefix, addr = [], [], None
                 continue
             c = g.binop("&", u, v(1), f"{rt}c")
             bits.append(c)
-            npass = (r + 1) // self.levels
-            selected = nd < self.first_gather.get((j, npass), self.sel_depth + 1)
-            if selected:
+            from_table = bool(self.table_stores) and (j, (r + 1) // self.levels) in self.table_users
+            if nd < self.td or (nd == self.td and not from_table):
                 node = self._select(nd, bits, rt)
-                x = g.binop("^", u, node, f"{tag}x{r + 1}")
+            elif nd == self.td:
+                node = g.gather(self._horner(bits, prefix, rt), f"{rt}node", after=self.table_stores)
             else:
-                addr = self._first_address(nd, bits, rt) if addr is None else self._next_address(addr, c, nd, rt)
-                node = g.gather(addr, f"{rt}node")
-                uc = g.binop("^", u, v(self.C[5]), f"{rt}uc")
-                x = g.binop("^", uc, node, f"{tag}x{r + 1}")
-        # rounds == 0 cannot reach here (handled by the caller)
+                level = self.level[nd]
+                if addr is None:
+                    p = self._horner(bits[:-1], prefix, rt) if nd > 1 else v(0)
+                    addr = self._first_address(nd, level, p, c, rt)
+                else:
+                    addr = self._next_address(addr, self.level[nd - 1], level, c, nd, rt)
+                node = g.gather(addr, f"{rt}node", after=level.stores)
+                if not level.xored:
+                    u = g.binop("^", u, v(self.C[5]), f"{rt}uc")
+            x = g.binop("^", u, node, f"{tag}x{r + 1}")
 
-    def _store(self, j: int, lanes: int, addr_word: Value, out: Value) -> None:
-        g, s = self.g, self.shape
+    def _compare(self, v: Value, j: int, lanes: int, key) -> None:
+        items = [j * self.vlen + i for i in range(lanes)]
         if lanes == self.vlen:
+            self.g.compare(v, tuple(key(i) for i in items))
+        else:
+            for k, i in enumerate(items):
+                self.g.compare(self.g.lane(v, k, f"{v.name}[{k}]"), key(i))
+
+    def _store(self, j: int, lanes: int, addr_word: Value | None, out: Value) -> None:
+        g, s = self.g, self.shape
+        if addr_word is not None:
             g.vstore(addr_word, out)
         else:
             for i in range(lanes):
@@ -284,7 +359,12 @@ class TreeHashPlan:
     def build(self) -> Plan:
         s, g, vlen = self.shape, self.g, self.vlen
         g.group = -1
-        self.tables = self._tables()
+        self._node_scalars()
+        self.root = self.k.broadcast_of(self.nodes[0], "vnode[0]")
+        self.root_c5 = self.k.broadcast_of(self._node_c5(0), "vnode[0]^C5")
+        uses_table = self.td >= 1 and any(d == self.td for d in (r % self.levels for r in range(1, s.rounds)))
+        self.table_stores = self._memory_table() if uses_table and self.table_users else []
+        self.level = self._copies() if s.rounds > self.td + 1 else {}
         n_vec = -(-s.batch // vlen)
         full = s.batch // vlen
         addr_words: list[Value] = []
@@ -296,17 +376,11 @@ class TreeHashPlan:
                 addr_words.append(g.alu("+", addr_words[-1], step, name, self.alloc.alloc(name, 1)))
         for j in range(n_vec):
             lanes = min(vlen, s.batch - j * vlen)
-            self._vector(j, lanes, addr_words[j] if lanes == vlen else None)  # type: ignore[arg-type]
-        words = self.cfg.pool_words
+            self._vector(j, lanes, addr_words[j] if lanes == vlen else None)
         free = self.alloc.largest_free
-        if words is None:
-            words = free
-        n_pool = min(words, free) // vlen
-        if n_pool < 8:
+        words = free if self.cfg.pool_words is None else min(self.cfg.pool_words, free)
+        n_pool = words // vlen
+        if n_pool < 16:
             raise PlanError(f"only {free} scratch words left for the register pool")
         pool_base = self.alloc.alloc("pool", n_pool * vlen)
         return Plan(g, self.alloc, pool_base, n_pool)
-
-
-def _all_bits(n: int) -> list[tuple[int, ...]]:
-    return [tuple((r >> (n - 1 - i)) & 1 for i in range(n)) for r in range(1 << n)]

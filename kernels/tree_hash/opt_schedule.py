@@ -94,10 +94,11 @@ class Scheduler:
         self.ready: list[list[int]] = [[NEVER] * v.width for v in graph.values]
         self.addr: list[int | None] = [v.addr for v in graph.values]
         self.reads_left: list[int] = [len({id(r) for r in v.readers}) for v in graph.values]
+        self.donated = [False] * n  # its words passed to the value of its last reader (in place)
         self.state: list[_OpState] = []
         for op in graph.ops:
             producers = {id(s.base or s): (s.base or s).producer for s in op.srcs}
-            waiting = sum(1 for p in producers.values() if p is not None)
+            waiting = sum(1 for p in producers.values() if p is not None) + len(op.after)
             lanes = self.vlen if op.unit is Unit.GATHER else 1
             self.state.append(_OpState(waiting, lanes))
         for v in graph.values:  # fixed-address values nobody writes (never the case today)
@@ -111,6 +112,8 @@ class Scheduler:
                 if p is not None and p.id not in seen:
                     seen.add(p.id)
                     self.consumers[p.id].append(op)
+            for p in op.after:
+                self.consumers[p.id].append(op)
         self.stats = ScheduleStats(0)
         self.finish = [0] * len(graph.ops)  # cycle in which each op's last slot issued
         del n
@@ -128,10 +131,16 @@ class Scheduler:
         return max(self.ready[v.id])
 
     def _op_ready(self, op: Op, srcs: Sequence[Value]) -> int:
-        return max((self._all_ready(s) for s in srcs), default=0)
+        t = max((self._all_ready(s) for s in srcs), default=0)
+        for p in op.after:
+            t = max(t, self.finish[p.id] + 1)
+        return t
 
     def _lane_op_ready(self, op: Op, k: int) -> int:
-        return max((self._lane_ready(s, k) for s in op.srcs), default=0)
+        t = max((self._lane_ready(s, k) for s in op.srcs), default=0)
+        for p in op.after:
+            t = max(t, self.finish[p.id] + 1)
+        return t
 
     # -- registers -------------------------------------------------------------
 
@@ -154,10 +163,10 @@ class Scheduler:
                 and self.reads_left[s.id] == 1
                 and not s.live_out
                 and self.addr[s.id] is not None
-                and not getattr(s, "_donated", False)
+                and not self.donated[s.id]
             ):
                 self.addr[d.id] = self.addr[s.id]
-                s._donated = True  # type: ignore[attr-defined]
+                self.donated[s.id] = True
                 return True
         if (
             d.width > 1
@@ -187,7 +196,7 @@ class Scheduler:
             seen.add(root.id)
             self.reads_left[root.id] -= 1
             if self.reads_left[root.id] == 0 and root.addr is None and not root.live_out:
-                if not getattr(root, "_donated", False):
+                if not self.donated[root.id]:
                     a = self.addr[root.id]
                     assert a is not None
                     self.pool.give(root.width, a)
@@ -220,6 +229,7 @@ class Scheduler:
                 Engine.LOAD: p.load_slots,
                 Engine.STORE: p.store_slots,
                 Engine.FLOW: p.flow_slots,
+                Engine.DEBUG: p.debug_slots,
             }
             slots: list[Slot] = []
             released.sort(key=lambda o: (o.prio, o.id))
@@ -282,6 +292,11 @@ class Scheduler:
                 elif u is Unit.GATHER:
                     if free[Engine.LOAD]:
                         self._gather_lanes(op, st, t, free, slots, done)
+                elif u is Unit.DEBUG:
+                    if free[Engine.DEBUG] and self._op_ready(op, op.srcs) <= t:
+                        free[Engine.DEBUG] -= 1
+                        slots.append(Slot(Engine.DEBUG, op.name, (self._a(op.srcs[0]), op.key)))
+                        done.append(op)
                 else:
                     engine = {Unit.FLOW: Engine.FLOW, Unit.LOAD: Engine.LOAD, Unit.ALU: Engine.ALU, Unit.STORE: Engine.STORE}[u]
                     if free[engine] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
@@ -353,7 +368,7 @@ class Scheduler:
         for k in range(self.vlen):
             if not free[Engine.LOAD]:
                 break
-            if st.lane_done[k] or self._lane_ready(op.srcs[0], k) > t:
+            if st.lane_done[k] or self._lane_op_ready(op, k) > t:
                 continue
             free[Engine.LOAD] -= 1
             slots.append(Slot(Engine.LOAD, "load_offset", (d, a, k)))

@@ -1,0 +1,118 @@
+"""Tuning the optimized variant's configuration by local search (a dev tool).
+
+    python -m kernels.tree_hash.opt_search --evals 400 --seed 1 [--start FILE] --out FILE
+
+The scheduler is a greedy list scheduler, so small changes of priorities or of
+which (vector, pass) reads the depth-td table move the cycle count by a few
+percent, not smoothly.  This does a (1+1) search: mutate one or a few knobs of
+the best configuration so far, schedule, keep the mutant if it is no slower.
+The output file holds the best configuration as JSON (``config_from_json``
+reads it); the tuned values in ``optimized.py`` came from such runs.  Only the
+schedule length is measured here -- the winner is then checked on the model
+(the test suite runs it on 20 seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import asdict, replace
+
+from pymodel.benchmark import BENCHMARK_SHAPE, Shape
+from pymodel.isa import DEFAULT_PARAMS
+
+from .opt_plan import PlanConfig, PlanError
+from .opt_priority import PriorityConfig
+from .opt_schedule import ScheduleError
+from .optimized import OptConfig, build_program, default_config
+
+
+def config_to_json(cfg: OptConfig) -> dict:
+    return asdict(cfg)
+
+
+def config_from_json(data: dict) -> OptConfig:
+    plan = dict(data["plan"])
+    if plan.get("table_users") is not None:
+        plan["table_users"] = tuple(tuple(x) for x in plan["table_users"])
+    prio = dict(data["priority"])
+    prio["offsets"] = tuple(prio.get("offsets", ()))
+    return OptConfig(PlanConfig(**plan), PriorityConfig(**prio), data.get("reserve", 12))
+
+
+def evaluate(cfg: OptConfig, shape: Shape = BENCHMARK_SHAPE) -> int:
+    try:
+        program, _symbols, _stats = build_program(shape, DEFAULT_PARAMS, cfg)
+    except (PlanError, ScheduleError):
+        return 1 << 30
+    return len(program)
+
+
+def mutate(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig:
+    plan, prio, reserve = cfg.plan, cfg.priority, cfg.reserve
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        kind = rng.randrange(7)
+        if kind == 0:  # flip one (vector, pass) between table and muxes
+            users = set(plan.table_users or ())
+            key = (rng.randrange(n_vectors), rng.randrange(2))
+            users.symmetric_difference_update({key})
+            plan = replace(plan, table_users=tuple(sorted(users)))
+        elif kind == 1:
+            offsets = list(prio.offsets) or [0.0] * n_vectors
+            offsets[rng.randrange(n_vectors)] += rng.choice((-8, -4, -2, 2, 4, 8))
+            prio = replace(prio, offsets=tuple(offsets))
+        elif kind == 2:
+            prio = replace(prio, stagger=max(1.0, prio.stagger + rng.choice((-0.5, -0.25, 0.25, 0.5))))
+        elif kind == 3:
+            prio = replace(prio, late_stagger=max(0.0, prio.late_stagger + rng.choice((-0.5, 0.5, -1, 1))))
+        elif kind == 4:
+            prio = replace(prio, late_shift=prio.late_shift + rng.choice((-20, -10, 10, 20)))
+        elif kind == 5:
+            prio = replace(prio, late_round=min(15, max(1, prio.late_round + rng.choice((-1, 1)))))
+        else:
+            if rng.random() < 0.5:
+                plan = replace(plan, copy_levels=min(3, max(0, plan.copy_levels + rng.choice((-1, 1)))))
+            else:
+                reserve = min(24, max(8, reserve + rng.choice((-2, 2))))
+    return OptConfig(plan, prio, reserve)
+
+
+def search(start: OptConfig, evals: int, seed: int, log=sys.stdout) -> tuple[OptConfig, int]:
+    rng = random.Random(seed)
+    n_vectors = -(-BENCHMARK_SHAPE.batch // DEFAULT_PARAMS.vlen)
+    best, best_cycles = start, evaluate(start)
+    print(f"start: {best_cycles} cycles", file=log, flush=True)
+    t0 = time.time()
+    for i in range(evals):
+        cand = mutate(best, rng, n_vectors)
+        cycles = evaluate(cand)
+        if cycles <= best_cycles:
+            if cycles < best_cycles:
+                print(f"eval {i}: {cycles} cycles ({time.time() - t0:.0f}s)", file=log, flush=True)
+            best, best_cycles = cand, cycles
+    return best, best_cycles
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m kernels.tree_hash.opt_search", description=__doc__.split("\n\n")[0])
+    p.add_argument("--evals", type=int, default=200)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start", help="JSON configuration to start from (default: the built-in one)")
+    p.add_argument("--out", required=True, help="where to write the best configuration (JSON)")
+    args = p.parse_args(argv)
+    start = default_config(BENCHMARK_SHAPE)
+    if args.start:
+        with open(args.start) as f:
+            start = config_from_json(json.load(f))
+    best, cycles = search(start, args.evals, args.seed)
+    with open(args.out, "w") as f:
+        json.dump({"cycles": cycles, **config_to_json(best)}, f)
+    print(f"best: {cycles} cycles -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

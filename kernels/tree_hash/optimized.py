@@ -1,0 +1,106 @@
+"""The ``optimized`` tree-hash variant: dataflow graph, own list scheduler.
+
+Pipeline: ``opt_plan`` writes the kernel as a graph of ops on virtual
+registers (``opt_ir``), ``opt_priority`` gives each op a due cycle,
+``opt_schedule`` packs the graph into bundles -- choosing engines and scratch
+words as it goes -- and the result is resolved and checked by the project's
+assembler (``kernels.stream.resolve``, ``kernels.validate``).  How and why:
+docs/kernels.md.
+
+Any shape the plan can fit in scratch is built this way; the benchmark shape
+uses the tuned configuration below.  If a shape does not fit (a batch too
+large to keep every value in scratch), the general ``vector`` variant is
+built instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pymodel.benchmark import BENCHMARK_SHAPE, Problem, Shape
+from pymodel.isa import DEFAULT_PARAMS, MachineParams
+from pymodel.program import Program
+
+from ..builder import BuildError, BuiltKernel
+from ..stream import Layout, resolve
+from ..validate import validate
+from .opt_plan import PlanConfig, PlanError, TreeHashPlan
+from .opt_priority import PriorityConfig, assign
+from .opt_schedule import Pool, ScheduleError, ScheduleStats, schedule
+
+NAME = "tree_hash"
+VARIANT = "optimized"
+
+
+@dataclass(frozen=True)
+class OptConfig:
+    plan: PlanConfig = field(default_factory=PlanConfig)
+    priority: PriorityConfig = field(default_factory=PriorityConfig)
+    reserve: int = 12  # pool registers kept for the oldest vector (deadlock-free)
+
+
+def _halves(n_vectors: int) -> tuple[tuple[int, int], ...]:
+    """First half of the vectors reads the depth-td table in pass 0, second half in pass 1."""
+    half = n_vectors // 2
+    return tuple((j, 0) for j in range(half)) + tuple((j, 1) for j in range(half, n_vectors))
+
+
+def default_config(shape: Shape) -> OptConfig:
+    """The tuned configuration at the benchmark shape; the same rules elsewhere."""
+    n_vectors = -(-shape.batch // 8)
+    plan = PlanConfig(table_users=_halves(n_vectors), copy_levels=1)
+    return OptConfig(plan=plan, priority=PriorityConfig())
+
+
+@dataclass
+class OptimizedBuild:
+    kernel: BuiltKernel
+    stats: ScheduleStats | None  # None when the vector variant was built instead
+
+
+def build_program(shape: Shape, params: MachineParams, cfg: OptConfig, debug_problem: Problem | None = None) -> tuple[Program, dict[str, tuple[int, int]], ScheduleStats]:
+    """Plan, prioritize, schedule and validate; PlanError/ScheduleError if it does not fit."""
+    plan = TreeHashPlan(shape, params, cfg.plan, debug=debug_problem is not None).build()
+    assign(plan.graph, cfg.priority)
+    pool = Pool([plan.pool_base + params.vlen * i for i in range(plan.pool_vectors)])
+    bundles, stats = schedule(plan.graph, params, pool, cfg.reserve)
+    program = resolve(Layout(bundles))
+    validate(program, params, shape.mem_len)
+    return program, dict(plan.alloc.symbols), stats
+
+
+def build_optimized(
+    shape: Shape = BENCHMARK_SHAPE,
+    params: MachineParams = DEFAULT_PARAMS,
+    *,
+    debug_problem: Problem | None = None,
+    config: OptConfig | None = None,
+) -> OptimizedBuild:
+    if debug_problem is not None and debug_problem.shape != shape:
+        raise BuildError(f"debug_problem has shape {debug_problem.shape}, the kernel is built for {shape}")
+    cfg = config or default_config(shape)
+    try:
+        program, symbols, stats = build_program(shape, params, cfg, debug_problem)
+    except (PlanError, ScheduleError):
+        from . import build as build_variant  # the package's general variants
+
+        return OptimizedBuild(build_variant("vector", shape, params, debug_problem=debug_problem), None)
+    values = None
+    if debug_problem is not None:
+        from .reference_trace import debug_values
+
+        values = debug_values(debug_problem)
+    return OptimizedBuild(BuiltKernel(NAME, VARIANT, shape, program, symbols, values), stats)
+
+
+def build(
+    variant: str = VARIANT,
+    shape: Shape = BENCHMARK_SHAPE,
+    params: MachineParams = DEFAULT_PARAMS,
+    *,
+    debug_problem: Problem | None = None,
+) -> BuiltKernel:
+    """The registry's build signature (``variant`` must be "optimized")."""
+    if variant != VARIANT:
+        raise BuildError(f"kernels.tree_hash.optimized builds only the {VARIANT!r} variant, not {variant!r}")
+    return build_optimized(shape, params, debug_problem=debug_problem).kernel
