@@ -3,6 +3,7 @@
 #   make test    every test (model, assembler, RTL cross-check)
 #   make bench   speed of the model engines and the RTL simulators
 #   make rtl     write the core's Verilog under build/
+#   make mutate  build deliberately wrong RTL variants and show the suite kills each
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -41,6 +42,9 @@ rtl: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m pymodel.docgen --write docs/ISA.md
+
+mutate: $(STAMP)
+	$(PY) -m tools.mutate
 
 clean:
 	rm -rf build .pytest_cache

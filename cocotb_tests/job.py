@@ -14,6 +14,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+JOB_PLUSARG = "XCHECK_JOB"  # +XCHECK_JOB=<job.json> tells the testbench what to do
+
 
 class RunMode(str, Enum):
     FAST = "fast"  # clock runs free; Python wakes only on a state change

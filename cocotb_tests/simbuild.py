@@ -152,7 +152,8 @@ def _rtl_inputs_digest(params: MachineParams) -> str:
 
     h = hashlib.sha256(repr(params).encode())
     h.update(getattr(amaranth, "__version__", "?").encode())
-    paths = sorted((REPO / "rtl").rglob("*.py")) + [REPO / p for p in RTL_MODEL_INPUTS]
+    rtl_files = [p for p in (REPO / "rtl").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    paths = sorted(rtl_files) + [REPO / p for p in RTL_MODEL_INPUTS]  # rtl/ includes the SRAM model's .v
     for path in paths:
         h.update(path.relative_to(REPO).as_posix().encode())
         h.update(path.read_bytes() if path.exists() else b"")
@@ -173,24 +174,33 @@ def prune(folder: Path, prefix: str = "", keep: int = KEEP_BUILDS, min_age_s: fl
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _generate(params: MachineParams, out_dir: Path, out_root: Path) -> float:
+    try:
+        from rtl.generate import write_verilog
+    except ImportError as e:
+        raise SimBuildError(f"the RTL generator is not importable (rtl.generate.write_verilog): {e}") from None
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    t0 = time.perf_counter()
+    try:
+        write_verilog(params, out_dir)
+    except Exception as e:  # a generator bug: say where, keep the traceback for the developer
+        raise SimBuildError(f"rtl.generate.write_verilog failed for {params}: {type(e).__name__}: {e}") from e
+    seconds = time.perf_counter() - t0
+    (out_dir / "generated.ok").write_text(f"{seconds:.3f}\n")
+    prune(out_root)
+    return seconds
+
+
 def generate_rtl(params: MachineParams = DEFAULT_PARAMS, out_root: Path = BUILD / "rtl") -> RtlSources:
     """Write the Verilog (reused when the rtl/pymodel sources and params are unchanged)."""
     out_dir = out_root / _rtl_inputs_digest(params)
     stamp = out_dir / "generated.ok"
     seconds = 0.0
-    if not stamp.exists():
-        try:
-            from rtl.generate import write_verilog
-        except ImportError as e:
-            raise SimBuildError(f"the RTL generator is not importable (rtl.generate.write_verilog): {e}") from None
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        out_dir.mkdir(parents=True)
-        t0 = time.perf_counter()
-        write_verilog(params, out_dir)
-        seconds = time.perf_counter() - t0
-        stamp.write_text(f"{seconds:.3f}\n")
-        prune(out_root)
+    with build_lock():
+        if not stamp.exists():
+            seconds = _generate(params, out_dir, out_root)
     files = tuple(sorted(p for p in out_dir.iterdir() if p.suffix in (".v", ".sv")))
     if not files:
         raise SimBuildError(f"rtl.generate.write_verilog wrote no .v file into {out_dir}")

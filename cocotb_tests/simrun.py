@@ -11,9 +11,8 @@ from pathlib import Path
 
 from cocotb_tools.runner import Icarus, get_runner
 
-from .job import ImemLoad, SimJob, SimResult
+from .job import JOB_PLUSARG, ImemLoad, SimJob, SimResult
 from .simbuild import TIMESCALE, TOP, SimBuild, log_tail, toolchain_env, waves_format
-from .tb_core import JOB_PLUSARG
 
 TB_MODULE = "cocotb_tests.tb_core"
 _counter = itertools.count()

@@ -18,10 +18,8 @@ import cocotb
 from pymodel.isa import RunState
 
 from .core_driver import CoreDriver
-from .job import RunMode, SimJob, SimResult
+from .job import JOB_PLUSARG, RunMode, SimJob, SimResult
 from .retire import RetireView
-
-JOB_PLUSARG = "XCHECK_JOB"
 
 
 def _expected_records(path: str) -> Iterator[RetireView]:

@@ -62,6 +62,8 @@ class _OpState:
     lanes_left: int  # lanes still to issue (1 for a whole-vector or scalar slot)
     on_alu: bool = False  # a LANEWISE op that started lane by lane
     lane_done: list[bool] | None = None
+    ready_since: int | None = None  # FLOW vselect: first cycle it could have issued
+    split_at: int | None = None  # FLOW vselect run as sub + multiply_add: cycle of the sub
 
 
 @dataclass
@@ -71,12 +73,22 @@ class ScheduleStats:
     alu_lanewise: int = 0  # lanewise ops run on the ALU (in vectors)
     mux_flow: int = 0
     mux_valu: int = 0
+    sel_split: int = 0  # FLOW vselects run as two VALU ops instead
     peak_vectors: int = 0  # most pool vectors in use at once
 
 
 class Scheduler:
-    def __init__(self, graph: Graph, params: MachineParams, pool: Pool, reserve: int = 12, flow_only_first: bool = True) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        params: MachineParams,
+        pool: Pool,
+        reserve: int = 12,
+        flow_only_first: bool = True,
+        flow_patience: int | None = None,
+    ) -> None:
         self.g = graph
+        self.flow_patience = flow_patience
         self.reserve = reserve
         self.urgent: set[int] = {-1}
         n_groups = max((op.group for op in graph.ops), default=-1) + 1
@@ -151,11 +163,12 @@ class Scheduler:
         assert a is not None, v
         return a
 
-    def _allocate(self, op: Op) -> bool:
+    def _allocate(self, op: Op, donors: Sequence[Value] | None = None) -> bool:
+        """Words for op's result; ``donors``: the sources whose words it may take over."""
         d = op.dst
         if d is None or d.addr is not None or self.addr[d.id] is not None:
             return True
-        for s in op.srcs:  # in place: this op is the source's last reader
+        for s in op.srcs if donors is None else donors:  # in place: this op is the source's last reader
             if (
                 s.base is None
                 and s.addr is None
@@ -254,7 +267,7 @@ class Scheduler:
                         done.append(op)
                         done_ids.add(op.id)
                 elif op.unit is Unit.JOIN:
-                    self.ready[op.dst.id] = [max(self._all_ready(x) for x in op.srcs)] * op.dst.width  # type: ignore
+                    self.ready[op.dst.id] = [max((self._all_ready(x) for x in op.srcs), default=t)] * op.dst.width  # type: ignore
                     done.append(op)
                     done_ids.add(op.id)
             for op in released:
@@ -292,6 +305,8 @@ class Scheduler:
                 elif u is Unit.GATHER:
                     if free[Engine.LOAD]:
                         self._gather_lanes(op, st, t, free, slots, done)
+                elif u is Unit.FLOW and op.name == "vselect":
+                    self._vselect(op, st, t, free, slots, done)
                 elif u is Unit.DEBUG:
                     if free[Engine.DEBUG] and self._op_ready(op, op.srcs) <= t:
                         free[Engine.DEBUG] -= 1
@@ -378,6 +393,35 @@ class Scheduler:
         if st.lanes_left == 0:
             done.append(op)
 
+    def _vselect(self, op: Op, st: _OpState, t: int, free: dict, slots: list[Slot], done: list[Op]) -> None:
+        """vselect(c, hi, lo) on FLOW; after ``flow_patience`` cycles without the slot,
+        as hi - lo (VALU) then c * (hi - lo) + lo (VALU, in place): c is 0 or 1."""
+        c, hi, lo = op.srcs
+        if st.split_at is not None:  # second half of the split form
+            if free[Engine.VALU] and st.split_at < t and self._op_ready(op, op.srcs) <= t:
+                free[Engine.VALU] -= 1
+                d = self._a(op.dst)  # type: ignore[arg-type]
+                slots.append(Slot(Engine.VALU, "multiply_add", (d, self._a(c), d, self._a(lo))))
+                self.stats.sel_split += 1
+                done.append(op)
+            return
+        if self._op_ready(op, op.srcs) > t:
+            return
+        if free[Engine.FLOW]:
+            if self._allocate(op):
+                free[Engine.FLOW] -= 1
+                slots.append(self._slot(op, Engine.FLOW))
+                done.append(op)
+            return
+        if st.ready_since is None:
+            st.ready_since = t
+        patience = self.flow_patience
+        # the sub's result must not overwrite c or lo, which the multiply_add reads next
+        if patience is not None and t - st.ready_since >= patience and free[Engine.VALU] and self._allocate(op, (hi,)):
+            free[Engine.VALU] -= 1
+            slots.append(Slot(Engine.VALU, "-", (self._a(op.dst), self._a(hi), self._a(lo))))  # type: ignore[arg-type]
+            st.split_at = t
+
     def _mux_madd(self, op: Op) -> Slot:
         c, _hi, lo, diff = op.srcs
         return Slot(Engine.VALU, "multiply_add", (self._a(op.dst), self._a(c), self._a(diff), self._a(lo)))  # type: ignore[arg-type]
@@ -393,8 +437,15 @@ class Scheduler:
         return Slot(engine, op.name, tuple(args))
 
 
-def schedule(graph: Graph, params: MachineParams, pool: Pool, reserve: int = 12, flow_only_first: bool = True) -> tuple[list[list[Slot]], ScheduleStats]:
-    s = Scheduler(graph, params, pool, reserve, flow_only_first)
+def schedule(
+    graph: Graph,
+    params: MachineParams,
+    pool: Pool,
+    reserve: int = 12,
+    flow_only_first: bool = True,
+    flow_patience: int | None = None,
+) -> tuple[list[list[Slot]], ScheduleStats]:
+    s = Scheduler(graph, params, pool, reserve, flow_only_first, flow_patience)
     bundles = s.run()
     s.stats.finish = s.finish  # type: ignore[attr-defined]
     return bundles, s.stats

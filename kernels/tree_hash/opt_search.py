@@ -40,7 +40,7 @@ def config_from_json(data: dict) -> OptConfig:
         plan["table_users"] = tuple(tuple(x) for x in plan["table_users"])
     prio = dict(data["priority"])
     prio["offsets"] = tuple(prio.get("offsets", ()))
-    return OptConfig(PlanConfig(**plan), PriorityConfig(**prio), data.get("reserve", 12))
+    return OptConfig(PlanConfig(**plan), PriorityConfig(**prio), data.get("reserve", 12), data.get("flow_patience"))
 
 
 def evaluate(cfg: OptConfig, shape: Shape = BENCHMARK_SHAPE) -> int:
@@ -52,13 +52,20 @@ def evaluate(cfg: OptConfig, shape: Shape = BENCHMARK_SHAPE) -> int:
 
 
 def mutate(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig:
-    plan, prio, reserve = cfg.plan, cfg.priority, cfg.reserve
+    plan, prio, reserve, patience = cfg.plan, cfg.priority, cfg.reserve, cfg.flow_patience
     for _ in range(rng.choice((1, 1, 2, 3))):
         kind = rng.randrange(7)
-        if kind == 0:  # flip one (vector, pass) between table and muxes
+        if kind == 0:  # flip one (vector, pass) between table and muxes, or move a range end
             users = set(plan.table_users or ())
-            key = (rng.randrange(n_vectors), rng.randrange(2))
-            users.symmetric_difference_update({key})
+            if rng.random() < 0.5:
+                users.symmetric_difference_update({(rng.randrange(n_vectors), rng.randrange(2))})
+            else:
+                pas = rng.randrange(2)
+                mine = sorted(j for j, p in users if p == pas)
+                lo, hi = (mine[0], mine[-1] + 1) if mine else (0, 0)
+                lo, hi = (lo + rng.choice((-1, 1)), hi) if rng.random() < 0.5 else (lo, hi + rng.choice((-1, 1)))
+                lo, hi = max(0, lo), min(n_vectors, hi)
+                users = {(j, p) for j, p in users if p != pas} | {(j, pas) for j in range(lo, hi)}
             plan = replace(plan, table_users=tuple(sorted(users)))
         elif kind == 1:
             offsets = list(prio.offsets) or [0.0] * n_vectors
@@ -75,9 +82,11 @@ def mutate(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig:
         else:
             if rng.random() < 0.5:
                 plan = replace(plan, copy_levels=min(3, max(0, plan.copy_levels + rng.choice((-1, 1)))))
-            else:
+            elif rng.random() < 0.5:
                 reserve = min(24, max(8, reserve + rng.choice((-2, 2))))
-    return OptConfig(plan, prio, reserve)
+            else:
+                patience = rng.choice((None, 1, 2, 3, 4, 6, 8))
+    return OptConfig(plan, prio, reserve, patience)
 
 
 def search(start: OptConfig, evals: int, seed: int, log=sys.stdout) -> tuple[OptConfig, int]:

@@ -37,6 +37,7 @@ class OptConfig:
     plan: PlanConfig = field(default_factory=PlanConfig)
     priority: PriorityConfig = field(default_factory=PriorityConfig)
     reserve: int = 12  # pool registers kept for the oldest vector (deadlock-free)
+    flow_patience: int | None = None  # cycles a vselect waits for FLOW before it runs as 2 VALU ops
 
 
 def _halves(n_vectors: int) -> tuple[tuple[int, int], ...]:
@@ -63,7 +64,7 @@ def build_program(shape: Shape, params: MachineParams, cfg: OptConfig, debug_pro
     plan = TreeHashPlan(shape, params, cfg.plan, debug=debug_problem is not None).build()
     assign(plan.graph, cfg.priority)
     pool = Pool([plan.pool_base + params.vlen * i for i in range(plan.pool_vectors)])
-    bundles, stats = schedule(plan.graph, params, pool, cfg.reserve)
+    bundles, stats = schedule(plan.graph, params, pool, cfg.reserve, flow_patience=cfg.flow_patience)
     program = resolve(Layout(bundles))
     validate(program, params, shape.mem_len)
     return program, dict(plan.alloc.symbols), stats

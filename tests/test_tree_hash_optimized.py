@@ -1,0 +1,184 @@
+"""The optimized tree-hash variant: its dataflow, its scheduler, and the program on the model."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from kernels.builder import BuildError
+from kernels.tree_hash.opt_interp import interpret
+from kernels.tree_hash.opt_ir import Graph, Unit
+from kernels.tree_hash.opt_plan import PlanConfig, TreeHashPlan
+from kernels.tree_hash.opt_schedule import Pool, ScheduleError, schedule
+from kernels.tree_hash.optimized import build_optimized, default_config
+from kernels.stream import Layout, resolve
+from kernels.validate import validate
+from pymodel.benchmark import BENCHMARK_SHAPE, Problem, Shape, reference_run, values_region
+from pymodel.fast import FastMachine
+from pymodel.isa import DEFAULT_PARAMS, Engine, RunState, TrapCause
+from pymodel.machine import Machine
+
+
+@pytest.fixture(scope="module")
+def benchmark_build():
+    return build_optimized(BENCHMARK_SHAPE)
+
+
+def run_fast(program, shape: Shape, seed: int) -> tuple[FastMachine, list[int]]:
+    mem = Problem.generate(shape, seed).memory_image()
+    m = FastMachine(program, mem)
+    assert m.run_to_end() is RunState.HALTED, m.trap
+    return m, reference_run(mem)
+
+
+def test_benchmark_shape_on_20_seeds(benchmark_build) -> None:
+    kernel = benchmark_build.kernel
+    assert (kernel.variant, benchmark_build.stats is not None) == ("optimized", True)
+    cycles = set()
+    for seed in [123, *range(1, 20)]:
+        m, ref = run_fast(kernel.program, BENCHMARK_SHAPE, seed)
+        assert values_region(m.mem, BENCHMARK_SHAPE) == values_region(ref, BENCHMARK_SHAPE), seed
+        cycles.add(m.cycle)
+    # Straight-line code: every bundle costs one cycle, whatever the data.
+    assert cycles == {len(kernel.program)}
+
+
+def test_benchmark_figures_of_the_spec(benchmark_build) -> None:
+    m, _ref = run_fast(benchmark_build.kernel.program, BENCHMARK_SHAPE, 123)
+    assert values_region(m.mem, BENCHMARK_SHAPE)[:4] == [677941075, 2166718950, 1850294448, 228067758]
+
+
+def test_reference_engine_agrees(benchmark_build) -> None:
+    mem = Problem.generate(BENCHMARK_SHAPE, 5).memory_image()
+    ref = Machine(benchmark_build.kernel.program, mem)
+    assert ref.run_to_end() is RunState.HALTED
+    fast, _ = run_fast(benchmark_build.kernel.program, BENCHMARK_SHAPE, 5)
+    assert (ref.cycle, ref.mem) == (fast.cycle, fast.mem)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        Shape(10, 35, 256),  # the benchmark tree, three wraps
+        Shape(3, 9, 13),  # gathers below the table, two wraps, a tail of 5
+        Shape(4, 12, 24),  # the table is the leaf level
+        Shape(1, 7, 17),  # multiplexers only, a tail of 1
+        Shape(0, 5, 1),  # one node: every round at the root
+        Shape(5, 20, 40),  # three wraps, copies and gathers
+        Shape(6, 30, 9),  # only a tail after one vector, four wraps
+        Shape(7, 0, 9),  # no rounds: values unchanged
+    ],
+)
+def test_other_shapes_match_the_reference(shape: Shape) -> None:
+    built = build_optimized(shape)
+    assert built.kernel.variant == "optimized" and built.stats is not None
+    for seed in (3, 41):
+        m, ref = run_fast(built.kernel.program, shape, seed)
+        assert values_region(m.mem, shape) == values_region(ref, shape)
+
+
+def test_too_large_a_batch_falls_back_to_the_vector_variant() -> None:
+    shape = Shape(4, 6, 1200)  # 1200 values do not fit in 1536 words next to the rest
+    built = build_optimized(shape)
+    assert built.stats is None and built.kernel.variant == "vector"
+    m, ref = run_fast(built.kernel.program, shape, 2)
+    assert values_region(m.mem, shape) == values_region(ref, shape)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        PlanConfig(),
+        PlanConfig(table_users=tuple((j, p) for j in range(8) for p in range(4))),
+        PlanConfig(copy_levels=0),
+        PlanConfig(select_depth=2, keep_diff=False),
+        PlanConfig(select_depth=1, table_users=tuple((j, p) for j in range(8) for p in range(4))),
+    ],
+)
+@pytest.mark.parametrize("shape", [Shape(5, 14, 37), Shape(2, 10, 3)])
+def test_plan_dataflow_matches_the_reference(cfg: PlanConfig, shape: Shape) -> None:
+    """The graph's meaning, without the scheduler: tables, index arithmetic, folding of C5."""
+    graph = TreeHashPlan(shape, DEFAULT_PARAMS, cfg).build().graph
+    mem = Problem.generate(shape, 9).memory_image()
+    assert values_region(interpret(graph, mem), shape) == values_region(reference_run(mem), shape)
+
+
+def test_debug_compares_pass_and_catch_a_wrong_value() -> None:
+    shape = Shape(4, 9, 21)
+    problem = Problem.generate(shape, 3)
+    kernel = build_optimized(shape, debug_problem=problem).kernel
+    assert kernel.debug_values is not None
+    assert any(s.engine is Engine.DEBUG for b in kernel.program for _e, _i, s in b)
+    m = Machine(kernel.program, problem.memory_image(), debug_values=kernel.debug_values)
+    assert m.run_to_end() is RunState.HALTED, m.trap
+    assert m.cycle == len(build_optimized(shape).kernel.program)  # debug slots cost no cycle
+    wrong = dict(kernel.debug_values)
+    wrong[(6, 11, "hash_stage", 4)] ^= 1
+    bad = Machine(kernel.program, problem.memory_image(), debug_values=wrong)
+    assert bad.run_to_end() is RunState.TRAPPED
+    assert bad.trap is not None and bad.trap.cause is TrapCause.DEBUG_MISMATCH
+    with pytest.raises(BuildError, match="debug_problem has shape"):
+        build_optimized(Shape(4, 9, 22), debug_problem=problem)
+
+
+def test_the_memory_table_is_written_after_the_nodes_it_covers_are_read(benchmark_build) -> None:
+    program = benchmark_build.kernel.program
+    node_loads = [b for b, bundle in enumerate(program) for s in bundle.slots(Engine.LOAD) if s.op == "vload"]
+    table_stores = []
+    for b, bundle in enumerate(program):
+        for s in bundle.slots(Engine.STORE):
+            table_stores.append(b)
+    assert table_stores and min(table_stores) > min(node_loads)
+
+
+def test_scheduler_uses_every_engine_and_validates(benchmark_build) -> None:
+    stats = benchmark_build.stats
+    assert stats.alu_lanewise > 0 and stats.valu_lanewise > 0  # lanewise ops on both engines
+    assert stats.mux_flow > 0 and stats.mux_valu > 0  # bottom muxes on both engines
+    program = benchmark_build.kernel.program
+    validate(program, DEFAULT_PARAMS, BENCHMARK_SHAPE.mem_len)
+    used = {e for bundle in program for e, slots in bundle.groups if slots}
+    assert {Engine.ALU, Engine.VALU, Engine.LOAD, Engine.STORE, Engine.FLOW} <= used
+
+
+def _chain_graph(n: int) -> Graph:
+    """n independent lanewise chains from one broadcast constant."""
+    g = Graph(8)
+    one = g.const(1, "one", addr=0)
+    vone = g.broadcast(one, "vone", addr=8)
+    for i in range(n):
+        g.group = i
+        a = g.binop("+", vone, vone, f"a{i}")
+        b = g.binop("^", a, vone, f"b{i}")
+        c = g.binop("+", b, a, f"c{i}")
+        out = g.const(100 + 8 * i, f"out{i}", addr=16 + i)
+        g.vstore(out, c)
+    return g
+
+
+def test_scheduler_spills_lanewise_ops_to_the_alu_and_reuses_registers() -> None:
+    g = _chain_graph(12)
+    pool = Pool([64 + 8 * k for k in range(40)])
+    bundles, stats = schedule(g, DEFAULT_PARAMS, pool)
+    assert stats.alu_lanewise > 0
+    program = resolve(Layout(bundles))
+    validate(program, DEFAULT_PARAMS, 200)
+    m = FastMachine(program, [0] * 200)
+    assert m.run_to_end() is RunState.HALTED
+    # a = 2, b = 3, c = 5 in every lane of every output
+    assert m.mem[100 : 100 + 8 * 12] == [5] * 96
+    assert len(pool.vectors) == 40  # every register came back
+
+
+def test_scheduler_reports_a_pool_too_small() -> None:
+    g = _chain_graph(2)
+    with pytest.raises(ScheduleError, match="cycle .* no op can issue"):
+        schedule(g, DEFAULT_PARAMS, Pool([64]), reserve=0)
+
+
+def test_default_config_differs_only_in_the_table_users_between_shapes() -> None:
+    a, b = default_config(BENCHMARK_SHAPE), default_config(Shape(3, 9, 13))
+    assert replace(a.plan, table_users=None) == replace(b.plan, table_users=None)
+    assert a.priority == b.priority
+    assert Unit.MUX.value == "flow|valu"
