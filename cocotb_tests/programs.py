@@ -217,14 +217,10 @@ def dense_loop_program(iterations: int, params: MachineParams = DEFAULT_PARAMS) 
     vl = params.vlen
     count, one, p0, p1 = 0, 1, 2, 3
     b: list[Raw] = _consts([iterations - 1, 1, 0, 2 * vl], 0, params) + _consts(list(EDGE_VALUES[:vl]), 16, params)
-    alu = [("-", count, count, one)] + [
-        (ALU_BINOPS[i % 13][0], 64 + i, 16 + i % vl, 17 + i % (vl - 1)) for i in range(params.alu_slots - 1)
-    ]
-    alu = [s if s[0] not in DIVIDING else ("+", *s[1:]) for s in alu]
-    valu = [
-        (ALU_BINOPS[i % 13][0] if ALU_BINOPS[i % 13][0] not in DIVIDING else "^", 128 + vl * i, 16, 16)
-        for i in range(params.valu_slots)
-    ]
+    ops = [name for name, _fn, _text in ALU_BINOPS if name not in DIVIDING]  # no divisor can be zero
+    alu = [("-", count, count, one)]
+    alu += [(ops[i % len(ops)], 64 + i, 16 + i % vl, 17 + i % (vl - 1)) for i in range(params.alu_slots - 1)]
+    valu = [(ops[i % len(ops)], 128 + vl * i, 16, 16 + vl * (i % 2)) for i in range(params.valu_slots)]
     load = [("vload", 256 + vl * i, p0) for i in range(params.load_slots)]
     store = [("vstore", p1 if i % 2 else p0, 128 + vl * i) for i in range(params.store_slots)]
     b.append({"alu": alu, "valu": valu, "load": load, "store": store, "flow": [("cond_jump_rel", count, -1)]})

@@ -12,7 +12,7 @@ import sys
 from typing import NoReturn, Sequence
 
 from pymodel.benchmark import BENCHMARK_SHAPE, Problem, Shape
-from pymodel.formats import write_memory, write_program, write_symbols
+from pymodel.formats import check_writable, write_memory, write_program, write_symbols
 from pymodel.program import ProgramError
 
 from .registry import ALIASES, KERNELS, UnknownKernel, get_kernel
@@ -63,7 +63,13 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         shape = Shape(args.height, args.rounds, args.batch)
     except ValueError as e:
         parser.error(str(e))
-    built = kernel.build(variant, shape)
+    for path in (args.out, args.mem_out, args.symbols_out):
+        check_writable(path)  # before the build: no half-written set of outputs
+    shape_text = f"H={shape.height} R={shape.rounds} B={shape.batch}"
+    try:
+        built = kernel.build(variant, shape)
+    except ProgramError as e:  # e.g. out of scratch for this shape
+        raise ProgramError(f"{kernel.name}/{variant} {shape_text}: {e}") from None
     write_program(args.out, built.program)
     outputs = [f"program {len(built.program)} bundles -> {args.out}"]
     if args.mem_out:
@@ -73,7 +79,6 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.symbols_out:
         write_symbols(args.symbols_out, built.symbols)
         outputs.append(f"{len(built.symbols)} symbols -> {args.symbols_out}")
-    shape_text = f"H={shape.height} R={shape.rounds} B={shape.batch}"
     print(f"{built.name}/{built.variant} {shape_text}: " + "; ".join(outputs))
 
 

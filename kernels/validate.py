@@ -31,8 +31,14 @@ class ValidationError(ProgramError):
 def validate(program: Program, params: MachineParams = DEFAULT_PARAMS, mem_len: int | None = None) -> None:
     if not isinstance(program, Program):
         raise ValidationError(f"validate needs a pymodel.program.Program, got {type(program).__name__}")
+    if not isinstance(params, MachineParams):
+        raise ValueError(f"params must be a pymodel.isa.MachineParams, got {type(params).__name__}")
+    if mem_len is not None and (isinstance(mem_len, bool) or not isinstance(mem_len, int) or mem_len < 0):
+        raise ValueError(f"mem_len must be a non-negative integer (words in the memory image), got {mem_len!r}")
     n = len(program)
     for b, bundle in enumerate(program):
+        if not isinstance(bundle, Bundle):
+            raise ValidationError(f"{place(b)}: a bundle must be a pymodel.program.Bundle, got {bundle!r}")
         _check_bundle(b, bundle, n, params)
     if mem_len is not None:
         _check_known_addresses(program, params, mem_len)
@@ -75,7 +81,9 @@ def _check_slot(slot: Any, engine: Engine, where: str, b: int, n_bundles: int, p
         raise ValidationError(f"{where}: {slot.op} takes {spec.arity} operand(s) ({want}), got {len(slot.args)}")
     size = params.scratch_size
     offset = slot.args[2] if slot.op == "load_offset" else 0
-    if slot.op == "load_offset" and isinstance(offset, int) and not isinstance(offset, bool) and offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        offset = 0  # the operand loop below names the bad k
+    if offset < 0:
         raise ValidationError(f"{where}: load_offset offset k={offset} must not be negative")
     for o, value in zip(spec.operands, slot.args):
         what = f"{slot.op} operand {o.name}={value!r}"
@@ -132,9 +140,8 @@ def _check_known_addresses(program: Program, params: MachineParams, mem_len: int
             foot = mem_footprint(slot, known, params)
             if foot is not None and foot.start + foot.length > mem_len:  # known values are unsigned
                 last = foot.start + foot.length - 1
-                raise ValidationError(
-                    f"{place(b, engine, i)}: {slot} touches memory {foot.start}..{last}, outside memory 0..{mem_len - 1}"
-                )
+                memory = f"memory 0..{mem_len - 1}" if mem_len else "the memory (mem_len 0: empty)"
+                raise ValidationError(f"{place(b, engine, i)}: {slot} touches memory {foot.start}..{last}, outside {memory}")
             writes.update(slot_writes(slot, known, params))  # reads see the start-of-bundle state
         apply_writes(known, writes)
         if any(slot.op in ("jump", "halt") for _e, _i, slot in bundle):

@@ -66,10 +66,11 @@ def run_machine(
     enable_pause: bool = True,
     max_cycles: int | None = None,
     records: list[RetireRecord] | None = None,
+    source: str = "program",
 ) -> Machine | Any:
     """A machine run to the end on ``engine`` (None: fast if numba works and the
     fast engine takes the program, else reference).  ``records`` collects the
-    reference engine's retire records."""
+    reference engine's retire records; ``source`` names the program in errors."""
     kw: dict[str, Any] = {"enable_pause": enable_pause, "enable_debug": False}
     machine: Any = None
     if engine == "fast" or (engine is None and fast_available()):
@@ -79,7 +80,8 @@ def run_machine(
             machine = FastMachine(program, mem, DEFAULT_PARAMS, **kw)
         except ValueError as e:
             if engine is not None:
-                raise
+                hint = str(e).replace("engine='reference'", "--engine reference")  # the command-line spelling
+                raise ProgramError(f"{source}: {hint}") from None
             _err(f"note: using the reference engine: {e}")
     if machine is None:
         machine = Machine(program, mem, DEFAULT_PARAMS, **kw)
@@ -109,6 +111,8 @@ def _report_stop(machine: Any, max_cycles: int | None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    for path in (args.final_mem, args.trace):
+        formats.check_writable(path)
     program = formats.read_program(args.program)
     mem = formats.read_memory(args.mem)
     symbols = formats.read_symbols(args.symbols) if args.symbols else None
@@ -117,12 +121,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err("note: --trace uses the reference engine")
     engine = "reference" if args.trace else args.engine
     machine = run_machine(program, mem, engine, enable_pause=not args.no_pause, max_cycles=args.max_cycles,
-                          records=recorder.records if args.trace or args.util else None)  # fmt: skip
+                          records=recorder.records if args.trace or args.util else None,
+                          source=args.program)  # fmt: skip
     status = _report_stop(machine, args.max_cycles)
     if args.final_mem:
         formats.write_memory(args.final_mem, machine.mem)
     if args.trace:
-        recorder.write(args.trace)
+        try:
+            recorder.write(args.trace)
+        except OSError as e:
+            raise formats.FormatError(f"{args.trace}: cannot write: {e.strerror or e}") from None
     if args.util:
         print(_utilization(program, machine, recorder.records).format_report())
     print(f"cycles={machine.cycle}")
@@ -146,7 +154,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     shape = Shape(args.height, args.rounds, args.batch)
     _check_shape(mem, shape, args.mem)
     expected = values_region(reference_run(mem), shape)
-    machine = run_machine(program, mem, args.engine, enable_pause=not args.no_pause, max_cycles=args.max_cycles)
+    machine = run_machine(program, mem, args.engine, enable_pause=not args.no_pause, max_cycles=args.max_cycles,
+                          source=args.program)  # fmt: skip
     if _report_stop(machine, args.max_cycles) != EXIT_OK:
         print(f"wrong: the run did not finish (cycles={machine.cycle})")
         return EXIT_FAIL
@@ -164,7 +173,7 @@ def cmd_util(args: argparse.Namespace) -> int:
     mem = formats.read_memory(args.mem)
     records: list[RetireRecord] = []
     machine = run_machine(program, mem, args.engine, enable_pause=not args.no_pause, max_cycles=args.max_cycles,
-                          records=records)  # fmt: skip
+                          records=records, source=args.program)  # fmt: skip
     status = _report_stop(machine, args.max_cycles)
     print(_utilization(program, machine, records).format_report())
     print(f"cycles={machine.cycle}")
@@ -189,6 +198,8 @@ def cmd_disasm(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    for path in (args.hex, args.json):
+        formats.check_writable(path)
     program = formats.read_program(args.program)
     try:
         image = to_hardware(program)

@@ -221,6 +221,9 @@ def encode_bundle(bundle: Bundle, enc: Encoding, where: str = "") -> int:
     no encoding (``to_hardware`` drops them)."""
     if not bundle.costs_cycle:
         raise EncodingError(f"a bundle with no engine key but debug costs no cycle and has no encoding{_at(where)}")
+    problem = _group_problem(bundle)
+    if problem:
+        raise EncodingError(f"{problem}{_at(where)}")
     check_write_order(bundle, enc.params, where)
     return _encode_bundle(bundle, _layout(enc), lambda: where)
 
@@ -239,6 +242,8 @@ def _encode_bundle(bundle: Bundle, layout: _Layout, where: Callable[[], str]) ->
             raise EncodingError(f"{len(slots)} {engine} slots exceed the limit of {limit}{_at(where())}")
         shift = layout.engine_lsb[engine]
         for i, slot in enumerate(slots):
+            if slot.engine is not engine:  # its opcode would mean another op in this position
+                raise EncodingError(f"a {slot.engine} slot ({slot}) is listed under {engine}{_at(_join(where(), engine, i))}")
             try:
                 word |= _encode_slot(slot, layout) << shift
             except EncodingError as e:
@@ -271,6 +276,16 @@ def decode_bundle(word: int, enc: Encoding, where: str = "") -> Bundle:
 
 def _join(where: str, engine: Engine, slot: int) -> str:
     return f"{where}, {place(engine=engine, slot=slot)}" if where else place(engine=engine, slot=slot)
+
+
+def _group_problem(bundle: Bundle) -> str | None:
+    """An engine listed twice (only a hand-made Bundle can do that): the
+    hardware has one set of positions per engine, so one group would be lost."""
+    engines = bundle.engines()
+    if len(set(engines)) != len(engines):
+        twice = next(e for e in engines if engines.count(e) > 1)
+        return f"engine {twice} is listed twice in one bundle"
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -306,11 +321,19 @@ class HardwareImage:
 def read_hex(path: str | os.PathLike[str], enc: Encoding) -> list[int]:
     """Words of a file written by ``HardwareImage.write_hex``."""
     digits = enc.bundle_bits // 4
+    depth = enc.params.imem_depth
+    max_bytes = depth * (digits + 2)  # a full instruction memory, CRLF line ends
     words = []
     try:
-        lines = Path(path).read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise EncodingError(f"{path}: cannot read: {e}") from None
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+        lines = data.decode("ascii").splitlines()
+    except OSError as e:
+        raise EncodingError(f"{path}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise EncodingError(f"{path}: not a hex file (byte {e.start} is not ASCII)") from None
+    if len(data) > max_bytes or len(lines) > depth:
+        raise EncodingError(f"{path}: larger than the instruction memory (imem_depth {depth} bundles of {digits} hex digits)")
     for n, line in enumerate(lines, start=1):
         text = line.strip()
         if len(text) != digits or not all(c in "0123456789abcdefABCDEF" for c in text):
@@ -322,6 +345,10 @@ def read_hex(path: str | os.PathLike[str], enc: Encoding) -> list[int]:
 def to_hardware(program: Program, params: MachineParams = DEFAULT_PARAMS) -> HardwareImage:
     """The hardware image of a model program; EncodingError names the model's
     bundle, engine and slot of anything the hardware cannot run the same way."""
+    if not isinstance(program, Program):
+        raise EncodingError(f"to_hardware needs a pymodel.program.Program, got {type(program).__name__}")
+    if not isinstance(params, MachineParams):
+        raise ValueError(f"params must be a pymodel.isa.MachineParams, got {type(params).__name__}")
     enc = Encoding(params)
     n = len(program)
     kept = [i for i, b in enumerate(program) if b.costs_cycle]
@@ -342,7 +369,7 @@ def to_hardware(program: Program, params: MachineParams = DEFAULT_PARAMS) -> Har
     words: list[int] = []
     bundles: list[Bundle] = []
     for i in kept:
-        problem = _write_order_problem(program[i], params)
+        problem = _group_problem(program[i]) or _write_order_problem(program[i], params)
         if problem:
             raise EncodingError(f"{problem} at {place(i)}")
         bundle = _canonical(program[i], pc_map, i, layout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,22 @@ def parse_json(text: str, source: str) -> Any:
         where = f":{at[0]}:{at[1]}" if at else ""
         raise FormatError(f"{source}{where}: nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError as e:  # NaN/Infinity, integers with too many digits
-        raise FormatError(f"{source}: invalid JSON value: {e}") from None
+        digits = sys.get_int_max_str_digits()
+        if digits and "integer string conversion" in str(e):
+            at = _first_outside_strings(text, rf"\d{{{digits + 1},}}")
+            raise FormatError(f"{source}{at}: invalid JSON value: an integer with more than {digits} digits") from None
+        at = _first_outside_strings(text, r"NaN|-?Infinity")
+        raise FormatError(f"{source}{at}: invalid JSON value: {e}") from None
+
+
+def _first_outside_strings(text: str, pattern: str) -> str:
+    """":line:col" of the first match of ``pattern`` outside JSON strings, or ""."""
+    for m in re.finditer(rf'"(?:[^"\\]|\\.)*"|(?:{pattern})', text, re.S):
+        if not m.group().startswith('"'):
+            line = text.count("\n", 0, m.start()) + 1
+            column = m.start() - text.rfind("\n", 0, m.start())
+            return f":{line}:{column}"
+    return ""
 
 
 def read_text(path: str | os.PathLike[str], max_bytes: int | None = None) -> str:
@@ -113,6 +129,21 @@ def read_text(path: str | os.PathLike[str], max_bytes: int | None = None) -> str
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise FormatError(f"{path}: not UTF-8 text (byte {e.start})") from None
+
+
+def check_writable(path: str | os.PathLike[str] | None) -> None:
+    """FormatError if ``path`` clearly cannot be written (no such folder, a
+    folder itself, no permission): commands check their outputs before a long
+    run, so the work is not lost at the end.  None is fine (no output asked)."""
+    if path is None or path == "":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise FormatError(f"{path}: cannot write: Is a directory")
+    if not target.parent.is_dir():
+        raise FormatError(f"{path}: cannot write: no directory {str(target.parent)!r}")
+    if not os.access(target.parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise FormatError(f"{path}: cannot write: Permission denied")
 
 
 def _new_file_mode(target: Path) -> int:
@@ -301,5 +332,5 @@ def _show(v: Any, limit: int = 60) -> str:
 __all__ = [
     "FormatError", "MAX_FILE_BYTES", "MAX_DEPTH", "read_program", "write_program", "loads_program", "dumps_program",
     "program_from_data", "read_memory", "write_memory", "loads_memory", "dumps_memory", "memory_from_data",
-    "read_symbols", "write_symbols", "symbols_from_data", "parse_json", "read_text",
+    "read_symbols", "write_symbols", "symbols_from_data", "parse_json", "read_text", "check_writable",
 ]

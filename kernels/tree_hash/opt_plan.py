@@ -53,6 +53,9 @@ class PlanConfig:
     # None: every pass-0 descent does, later passes use muxes.
     table_users: tuple[tuple[int, int], ...] | None = None
     copy_levels: int = 3  # levels td+1 .. td+copy_levels copied pre-xored (room permitting)
+    # (vector, pass, depth) with 2 <= depth < td that gather from a memory table instead of
+    # multiplexing (uses idle load slots at the start of the run)
+    shallow_users: tuple[tuple[int, int, int], ...] = ()
     keep_diff: bool = True  # hi - lo vectors so bottom muxes may run on the VALU
     stagger: float = 6.0  # priority (cycles) each vector cedes to the one before it
     pool_words: int | None = None  # register pool size (default: all free scratch)
@@ -128,6 +131,7 @@ class TreeHashPlan:
             self.table_users = {(j, 0) for j in range(-(-shape.batch // self.vlen))}
         else:
             self.table_users = set(cfg.table_users)
+        self.shallow_users = set(cfg.shallow_users)
         self.leaves: dict[int, dict[tuple[int, ...], Value]] = {}
         self.diffs: dict[int, dict[tuple[int, ...], Value]] = {}
         self.xored: dict[int, Value] = {}  # node index -> scalar node ^ C5
@@ -187,19 +191,29 @@ class TreeHashPlan:
         self.leaves[d], self.diffs[d] = leaves, diffs
         g.group = group
 
-    def _memory_table(self) -> list[Op]:
-        """node ^ C5 of depth td at memory P = Horner(c_0..c_{td-1}); returns its stores."""
-        g, k, vlen, td = self.g, self.k, self.vlen, self.td
-        size = 1 << td
-        words = -(-size // vlen) * vlen
-        base = self.alloc.alloc("table", words)
+    def _memory_table(self, depths: list[int]) -> list[Op]:
+        """node ^ C5 of depth td at memory P = Horner(c_0..c_{td-1}), then of each
+        shallower depth in ``depths`` at its own base (``table_base``); returns the stores.
+
+        The tables overwrite the header and the top of the tree, which were read
+        into scratch first (the stores follow those loads)."""
+        g, k, vlen = self.g, self.k, self.vlen
+        layout = [(d, 0 if d == self.td else None) for d in depths]
+        words_used = 0
+        for i, (d, _b) in enumerate(layout):
+            layout[i] = (d, words_used)
+            words_used += 1 << d
+        words = -(-words_used // vlen) * vlen
+        base = self.alloc.alloc("tables", words)
         lanes = []
-        for p in range(size):
-            cbits = tuple((p >> (td - 1 - i)) & 1 for i in range(td))
-            lanes.append(self._node_c5(self._node_index(td, cbits), base + p))
+        for d, first in layout:
+            self.table_base[d] = first
+            for p in range(1 << d):
+                cbits = tuple((p >> (d - 1 - i)) & 1 for i in range(d))
+                lanes.append(self._node_c5(self._node_index(d, cbits), base + first + p))
         stores = []
-        for first in range(0, size, vlen):
-            vec = g.join(lanes[first : first + vlen], base + first, f"table[{first}:]")
+        for first in range(0, words_used, vlen):
+            vec = g.join(lanes[first : first + vlen], base + first, f"tables[{first}:]")
             stores.append(g.vstore(k.scalar(first), vec, after=self.node_loads))
         return stores
 
@@ -323,8 +337,13 @@ class TreeHashPlan:
                 continue
             c = g.binop("&", u, v(1), f"{rt}c")
             bits.append(c)
-            from_table = bool(self.table_stores) and (j, (r + 1) // self.levels) in self.table_users
-            if nd < self.td or (nd == self.td and not from_table):
+            npass = (r + 1) // self.levels
+            from_table = bool(self.table_stores) and (j, npass) in self.table_users
+            shallow = nd < self.td and nd in self.table_base and (j, npass, nd) in self.shallow_users
+            if shallow:  # P plus the table's base: one add more than depth td's
+                where = g.binop("+", self._horner(bits, prefix, rt), v(self.table_base[nd]), f"{rt}T{nd}addr")
+                node = g.gather(where, f"{rt}node", after=self.table_stores)
+            elif nd < self.td or (nd == self.td and not from_table):
                 node = self._select(nd, bits, rt)
             elif nd == self.td:
                 node = g.gather(self._horner(bits, prefix, rt), f"{rt}node", after=self.table_stores)
@@ -362,8 +381,14 @@ class TreeHashPlan:
         self._node_scalars()
         self.root = self.k.broadcast_of(self.nodes[0], "vnode[0]")
         self.root_c5 = self.k.broadcast_of(self._node_c5(0), "vnode[0]^C5")
-        uses_table = self.td >= 1 and any(d == self.td for d in (r % self.levels for r in range(1, s.rounds)))
-        self.table_stores = self._memory_table() if uses_table and self.table_users else []
+        self.table_base: dict[int, int] = {}
+        depths = [] if self.td < 1 or not self.table_users else [self.td]
+        shallow = sorted({d for _j, _p, d in self.cfg.shallow_users if 2 <= d < self.td}, reverse=True)
+        room = FOREST_P + (1 << (self.td + 1)) - 1  # the tree below depth td stays intact
+        for d in shallow:
+            if depths and sum(1 << x for x in depths) + (1 << d) <= room - (vlen - 1):
+                depths.append(d)
+        self.table_stores = self._memory_table(depths) if depths and s.rounds > 1 else []
         self.level = self._copies() if s.rounds > self.td + 1 else {}
         n_vec = -(-s.batch // vlen)
         full = s.batch // vlen

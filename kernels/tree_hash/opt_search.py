@@ -38,6 +38,7 @@ def config_from_json(data: dict) -> OptConfig:
     plan = dict(data["plan"])
     if plan.get("table_users") is not None:
         plan["table_users"] = tuple(tuple(x) for x in plan["table_users"])
+    plan["shallow_users"] = tuple(tuple(x) for x in plan.get("shallow_users", ()))
     prio = dict(data["priority"])
     prio["offsets"] = tuple(prio.get("offsets", ()))
     return OptConfig(PlanConfig(**plan), PriorityConfig(**prio), data.get("reserve", 12), data.get("flow_patience"))

@@ -1,0 +1,139 @@
+"""Verilog and Verilator builds of mutated cores, cached under build/mutants/.
+
+Kept apart from the cross-check's cache (build/sim/, which prunes to its newest
+few builds) so a campaign of a dozen mutants never evicts the build the test
+suite uses.  Generation is cached by a digest of the RTL inputs plus the
+mutant's name; the simulator build by a digest of the Verilog text and the
+build arguments, so a rerun with unchanged sources rebuilds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+
+from cocotb_tests.simbuild import (
+    BUILD,
+    REPO,
+    RTL_MODEL_INPUTS,
+    TIMESCALE,
+    TOP,
+    RtlSources,
+    SimBuild,
+    SimBuildError,
+    build_lock,
+    check_simulator,
+    TB_SIGNALS,
+    log_tail,
+    toolchain_env,
+)
+from pymodel.isa import MachineParams
+
+MUTANT_BUILD = BUILD / "mutants"
+SIM = "verilator"
+BASELINE = "baseline"  # folder name of the unmutated core
+# Mutants run short programs: a cheap compile (-O0) matters more than simulation speed.
+MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+BUILD_ARGS = ("--no-public-flat-rw", "--output-split-cfuncs", "500", "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT")
+
+
+def _folder(mutant: str | None) -> str:
+    return mutant or BASELINE
+
+
+def rtl_inputs_digest(params: MachineParams, mutant: str | None) -> str:
+    """What the generated Verilog depends on: rtl/ sources, the ISA table, params, amaranth, the mutant."""
+    import amaranth
+
+    h = hashlib.sha256(f"{params!r}\n{mutant!r}\n{amaranth.__version__}".encode())
+    rtl_files = [p for p in (REPO / "rtl").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for path in sorted(rtl_files) + [REPO / p for p in RTL_MODEL_INPUTS]:
+        h.update(path.relative_to(REPO).as_posix().encode())
+        h.update(path.read_bytes() if path.exists() else b"")
+    return h.hexdigest()[:16]
+
+
+def _stale(folder: Path, prefix: str, keep: Path) -> None:
+    """Drop older cache entries of the same mutant (one per mutant is enough)."""
+    if folder.is_dir():
+        for old in folder.iterdir():
+            if old.is_dir() and old.name.startswith(prefix) and old != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def generate(params: MachineParams, mutant: str | None) -> RtlSources:
+    """The Verilog of the core with ``mutant`` applied (None: the real core)."""
+    from rtl.generate import verilog_sources, write_verilog
+
+    root = MUTANT_BUILD / "rtl"
+    out = root / f"{_folder(mutant)}-{rtl_inputs_digest(params, mutant)}"
+    stamp = out / "generated.ok"
+    seconds = 0.0
+    if not stamp.exists():
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        try:
+            top = write_verilog(params, out, mutant=mutant)
+        except Exception as e:
+            raise SimBuildError(f"generating mutant {mutant!r} failed: {type(e).__name__}: {e}") from e
+        seconds = time.perf_counter() - t0
+        stamp.write_text(f"{seconds:.3f}\n")
+        _stale(root, f"{_folder(mutant)}-", out)
+    else:
+        top = out / f"{TOP}.v"
+    files = tuple(verilog_sources(top))
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return RtlSources(files, h.hexdigest(), seconds)
+
+
+def _verilator_config() -> str:
+    lines = ["`verilator_config"] + [f'public_flat_rw -module "{TOP}" -var "{name}"' for name in TB_SIGNALS]
+    return "\n".join(lines) + "\n"
+
+
+def build(params: MachineParams, mutant: str | None, rtl: RtlSources) -> SimBuild:
+    """Compile ``rtl`` with Verilator (one build at a time on this machine), or reuse the cached build."""
+    import cocotb
+
+    check_simulator(SIM)
+    config = _verilator_config()
+    key = hashlib.sha256(
+        "\n".join([rtl.digest, repr(BUILD_ARGS), MAKEFLAGS, config, cocotb.__version__]).encode()
+    ).hexdigest()[:16]
+    root = MUTANT_BUILD / "sim"
+    build_dir = root / f"{_folder(mutant)}-{key}"
+    stamp = build_dir / "built.ok"
+    if stamp.exists():
+        return SimBuild(SIM, build_dir, False, rtl, params, 0.0, True)
+    with build_lock(), toolchain_env(SIM):
+        os.environ["MAKEFLAGS"] = MAKEFLAGS  # toolchain_env restores the environment afterwards
+        from cocotb_tools.runner import get_runner
+
+        shutil.rmtree(build_dir, ignore_errors=True)
+        build_dir.mkdir(parents=True)
+        vlt = build_dir / "xcheck.vlt"
+        vlt.write_text(config)
+        log = build_dir / "build.log"
+        t0 = time.perf_counter()
+        try:
+            get_runner(SIM).build(
+                sources=[*rtl.files, vlt],
+                hdl_toplevel=TOP,
+                build_args=list(BUILD_ARGS),
+                build_dir=build_dir,
+                timescale=TIMESCALE,
+                always=True,
+                log_file=log,
+            )
+        except (RuntimeError, SystemExit) as e:
+            raise SimBuildError(f"verilator build of mutant {mutant!r} failed ({e}); see {log}:\n{log_tail(log)}") from None
+        seconds = time.perf_counter() - t0
+        stamp.write_text(f"{seconds:.1f}\n")
+    _stale(root, f"{_folder(mutant)}-", build_dir)
+    return SimBuild(SIM, build_dir, False, rtl, params, seconds, False)
