@@ -325,8 +325,8 @@ def read_hex(path: str | os.PathLike[str], enc: Encoding) -> list[int]:
     max_bytes = depth * (digits + 2)  # a full instruction memory, CRLF line ends
     words = []
     try:
-        with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)
+        with open(path, "rb") as f:  # fstat first: a huge file is refused unread (pipes report 0)
+            data = f.read(max_bytes + 1) if os.fstat(f.fileno()).st_size <= max_bytes else b"\0" * (max_bytes + 1)
         lines = data.decode("ascii").splitlines()
     except OSError as e:
         raise EncodingError(f"{path}: cannot read: {e.strerror or e}") from None

@@ -98,18 +98,17 @@ def parse_json(text: str, source: str) -> Any:
         digits = sys.get_int_max_str_digits()
         if digits and "integer string conversion" in str(e):
             at = _first_outside_strings(text, rf"\d{{{digits + 1},}}")
-            raise FormatError(f"{source}{at}: invalid JSON value: an integer with more than {digits} digits") from None
-        at = _first_outside_strings(text, r"NaN|-?Infinity")
-        raise FormatError(f"{source}{at}: invalid JSON value: {e}") from None
+            raise FormatError(f"{source}: invalid JSON value: an integer with more than {digits} digits{at}") from None
+        raise FormatError(f"{source}: invalid JSON value: {e}") from None
 
 
 def _first_outside_strings(text: str, pattern: str) -> str:
-    """":line:col" of the first match of ``pattern`` outside JSON strings, or ""."""
+    """" at line L, column C" of the first match of ``pattern`` outside JSON strings, or ""."""
     for m in re.finditer(rf'"(?:[^"\\]|\\.)*"|(?:{pattern})', text, re.S):
         if not m.group().startswith('"'):
             line = text.count("\n", 0, m.start()) + 1
             column = m.start() - text.rfind("\n", 0, m.start())
-            return f":{line}:{column}"
+            return f" at line {line}, column {column}"
     return ""
 
 

@@ -46,7 +46,7 @@ def test_last_line_and_exit_status(
     out = capsys.readouterr().out
     last = out.strip().splitlines()[-1]
     verdict = "match" if edit is None else "MISMATCH"
-    assert last == f"kernel=vector seed=5 cycles_model=1234 cycles_rtl=1234 memory={verdict}"
+    assert last == f"kernel=tree_hash/vector seed=5 cycles_model=1234 cycles_rtl=1234 memory={verdict}"
     assert status == (0 if edit is None else 1)
     if edit is not None:  # the edit is in the values region, which tools.sim also checks against reference_run
         assert BENCHMARK_SHAPE.values_p <= edit < BENCHMARK_SHAPE.values_p + BENCHMARK_SHAPE.batch

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = report.ok and values_ok
     verdict = "match" if ok else "MISMATCH"
     cycles = f"cycles_model={report.model.cycle} cycles_rtl={report.rtl.cycle}"
-    print(f"kernel={args.kernel} seed={args.seed} {cycles} memory={verdict}")
+    print(f"kernel={built.name}/{built.variant} seed={args.seed} {cycles} memory={verdict}")
     return 0 if ok else 1
 
 
