@@ -3,6 +3,7 @@
 #   make test    every test (model, assembler, RTL cross-check)
 #   make bench   speed of the model engines and the RTL simulators
 #   make rtl     write the core's Verilog under build/
+#   make fuzz    a long constrained-random campaign, model vs RTL (N=programs)
 #   make mutate  build deliberately wrong RTL variants and show the suite kills each
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -42,6 +43,9 @@ rtl: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m pymodel.docgen --write docs/ISA.md
+
+fuzz: $(STAMP)
+	$(PY) -m tools.fuzz --n $(N)
 
 mutate: $(STAMP)
 	$(PY) -m tools.mutate

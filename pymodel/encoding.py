@@ -326,13 +326,14 @@ def read_hex(path: str | os.PathLike[str], enc: Encoding) -> list[int]:
     words = []
     try:
         with open(path, "rb") as f:  # fstat first: a huge file is refused unread (pipes report 0)
-            data = f.read(max_bytes + 1) if os.fstat(f.fileno()).st_size <= max_bytes else b"\0" * (max_bytes + 1)
+            too_big = os.fstat(f.fileno()).st_size > max_bytes
+            data = b"" if too_big else f.read(max_bytes + 1)
         lines = data.decode("ascii").splitlines()
     except OSError as e:
         raise EncodingError(f"{path}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
         raise EncodingError(f"{path}: not a hex file (byte {e.start} is not ASCII)") from None
-    if len(data) > max_bytes or len(lines) > depth:
+    if too_big or len(data) > max_bytes or len(lines) > depth:
         raise EncodingError(f"{path}: larger than the instruction memory (imem_depth {depth} bundles of {digits} hex digits)")
     for n, line in enumerate(lines, start=1):
         text = line.strip()

@@ -37,6 +37,9 @@ NEVER = 1 << 60
 STALL_LIMIT = 200  # cycles without any issue: the graph cannot be scheduled in this pool
 
 
+_SINGLE_ENGINE = {Unit.FLOW: Engine.FLOW, Unit.LOAD: Engine.LOAD, Unit.ALU: Engine.ALU, Unit.STORE: Engine.STORE}
+
+
 class ScheduleError(RuntimeError):
     """The register pool ran dry for good (names the cycle and the waiting ops)."""
 
@@ -91,6 +94,7 @@ class Scheduler:
         self.flow_patience = flow_patience
         self.reserve = reserve
         self.urgent: set[int] = {-1}
+        self._flow_wanted = False
         n_groups = max((op.group for op in graph.ops), default=-1) + 1
         self._left_in_group = [0] * n_groups
         for op in graph.ops:
@@ -128,7 +132,6 @@ class Scheduler:
                 self.consumers[p.id].append(op)
         self.stats = ScheduleStats(0)
         self.finish = [0] * len(graph.ops)  # cycle in which each op's last slot issued
-        del n
 
     # -- readiness -------------------------------------------------------------
 
@@ -231,93 +234,36 @@ class Scheduler:
         released = [op for op in self.g.ops if self.state[op.id].waiting == 0]
         remaining = len(self.g.ops)
         bundles: list[list[Slot]] = []
-        t = 0
-        idle = 0
-        vlen = self.vlen
-        p = self.params
+        t = idle = 0
         while remaining:
-            free = {
-                Engine.VALU: p.valu_slots,
-                Engine.ALU: p.alu_slots,
-                Engine.LOAD: p.load_slots,
-                Engine.STORE: p.store_slots,
-                Engine.FLOW: p.flow_slots,
-                Engine.DEBUG: p.debug_slots,
-            }
+            free = {e: self.params.slot_limit(e) for e in Engine}
             slots: list[Slot] = []
+            done: list[Op] = []
             released.sort(key=lambda o: (o.prio, o.id))
             # The oldest unfinished work item may always take a register: it finishes
             # and frees them, so the pool cannot deadlock.
             while self._oldest < len(self._left_in_group) and not self._left_in_group[self._oldest]:
                 self._oldest += 1
             self.urgent = {-1, self._oldest}
-            done: list[Op] = []
-            done_ids: set[int] = set()
-            newly: list[Op] = []
-            # VALU-only ops first claim the VALU (others have fallbacks), and a
-            # ready FLOW-only op keeps the FLOW slot from the multiplexers.
-            flow_wanted = self.flow_only_first and any(
+            # A ready FLOW-only op keeps the FLOW slot from the multiplexers.
+            self._flow_wanted = self.flow_only_first and any(
                 op.unit is Unit.FLOW and self._op_ready(op, op.srcs) <= t for op in released
             )
+            # VALU-only ops first claim the VALU (the others have fallbacks).
             for op in released:
-                if op.unit is Unit.VALU and free[Engine.VALU]:
-                    if self._op_ready(op, op.srcs) <= t and self._allocate(op):
+                if op.unit is Unit.VALU:
+                    if free[Engine.VALU] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
                         free[Engine.VALU] -= 1
                         slots.append(self._slot(op, Engine.VALU))
                         done.append(op)
-                        done_ids.add(op.id)
                 elif op.unit is Unit.JOIN:
-                    self.ready[op.dst.id] = [max((self._all_ready(x) for x in op.srcs), default=t)] * op.dst.width  # type: ignore
+                    self.ready[op.dst.id] = [max((self._all_ready(x) for x in op.srcs), default=t)] * op.dst.width  # type: ignore[union-attr]
                     done.append(op)
-                    done_ids.add(op.id)
+            first_pass = {op.id for op in done}
             for op in released:
-                st = self.state[op.id]
-                if op.id in done_ids:
-                    continue
-                u = op.unit
-                if u is Unit.VALU:
-                    continue
-                if u is Unit.LANEWISE:
-                    if not st.on_alu and free[Engine.VALU] and self._op_ready(op, op.srcs) <= t:
-                        if self._allocate(op):
-                            free[Engine.VALU] -= 1
-                            slots.append(self._slot(op, Engine.VALU))
-                            self.stats.valu_lanewise += 1
-                            done.append(op)
-                        continue
-                    if free[Engine.ALU]:
-                        self._alu_lanes(op, st, t, free, slots, done)
-                elif u is Unit.MUX:
-                    if self._op_ready(op, op.srcs[:3]) > t:
-                        continue
-                    if free[Engine.FLOW] and not (self.flow_only_first and flow_wanted):
-                        if self._allocate(op):
-                            free[Engine.FLOW] -= 1
-                            slots.append(self._slot(op, Engine.FLOW))
-                            self.stats.mux_flow += 1
-                            done.append(op)
-                    elif free[Engine.VALU] and self._op_ready(op, op.srcs) <= t:
-                        if self._allocate(op):
-                            free[Engine.VALU] -= 1
-                            slots.append(self._mux_madd(op))
-                            self.stats.mux_valu += 1
-                            done.append(op)
-                elif u is Unit.GATHER:
-                    if free[Engine.LOAD]:
-                        self._gather_lanes(op, st, t, free, slots, done)
-                elif u is Unit.FLOW and op.name == "vselect":
-                    self._vselect(op, st, t, free, slots, done)
-                elif u is Unit.DEBUG:
-                    if free[Engine.DEBUG] and self._op_ready(op, op.srcs) <= t:
-                        free[Engine.DEBUG] -= 1
-                        slots.append(Slot(Engine.DEBUG, op.name, (self._a(op.srcs[0]), op.key)))
-                        done.append(op)
-                else:
-                    engine = {Unit.FLOW: Engine.FLOW, Unit.LOAD: Engine.LOAD, Unit.ALU: Engine.ALU, Unit.STORE: Engine.STORE}[u]
-                    if free[engine] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
-                        free[engine] -= 1
-                        slots.append(self._slot(op, engine))
-                        done.append(op)
+                if op.id not in first_pass and op.unit is not Unit.VALU:
+                    self._issue(op, self.state[op.id], t, free, slots, done)
+            newly: list[Op] = []
             for op in done:
                 self.finish[op.id] = t
                 if op.group >= 0:
@@ -329,20 +275,65 @@ class Scheduler:
                 released = [op for op in released if op.id not in done_ids]
                 remaining -= len(done)
                 idle = 0
-            elif not any(slots):
+            elif not slots:
                 idle += 1
                 if idle > STALL_LIMIT:
                     waiting = ", ".join(repr(o) for o in released[:5])
-                    raise ScheduleError(f"cycle {t}: no op can issue for {STALL_LIMIT} cycles (pool exhausted?); waiting: {waiting}")
+                    raise ScheduleError(
+                        f"cycle {t}: no op can issue for {STALL_LIMIT} cycles (register pool exhausted); waiting: {waiting}"
+                    )
             released.extend(newly)
-            in_use = self.pool_size - len(self.pool.vectors)
-            self.stats.peak_vectors = max(self.stats.peak_vectors, in_use)
+            self.stats.peak_vectors = max(self.stats.peak_vectors, self.pool_size - len(self.pool.vectors))
             bundles.append(slots)
             t += 1
         while bundles and not bundles[-1]:
             bundles.pop()
         self.stats.cycles = len(bundles)
         return bundles
+
+    def _issue(self, op: Op, st: _OpState, t: int, free: dict[Engine, int], slots: list[Slot], done: list[Op]) -> None:
+        """Place op (or some of its lanes) in cycle t if an engine it may use has room."""
+        u = op.unit
+        if u is Unit.LANEWISE:
+            if not st.on_alu and free[Engine.VALU] and self._op_ready(op, op.srcs) <= t:
+                if self._allocate(op):
+                    free[Engine.VALU] -= 1
+                    slots.append(self._slot(op, Engine.VALU))
+                    self.stats.valu_lanewise += 1
+                    done.append(op)
+                return
+            if free[Engine.ALU]:
+                self._alu_lanes(op, st, t, free, slots, done)
+        elif u is Unit.MUX:
+            if self._op_ready(op, op.srcs[:3]) > t:
+                return
+            if free[Engine.FLOW] and not self._flow_wanted:
+                if self._allocate(op):
+                    free[Engine.FLOW] -= 1
+                    slots.append(self._slot(op, Engine.FLOW))
+                    self.stats.mux_flow += 1
+                    done.append(op)
+            elif free[Engine.VALU] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
+                free[Engine.VALU] -= 1
+                slots.append(self._mux_madd(op))
+                self.stats.mux_valu += 1
+                done.append(op)
+        elif u is Unit.GATHER:
+            if free[Engine.LOAD]:
+                self._gather_lanes(op, st, t, free, slots, done)
+        elif u is Unit.FLOW and op.name == "vselect":
+            self._vselect(op, st, t, free, slots, done)
+        elif u is Unit.DEBUG:
+            if free[Engine.DEBUG] and self._op_ready(op, op.srcs) <= t:
+                free[Engine.DEBUG] -= 1
+                slots.append(Slot(Engine.DEBUG, op.name, (self._a(op.srcs[0]), op.key)))
+                done.append(op)
+        else:
+            engine = _SINGLE_ENGINE[u]
+            if free[engine] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
+                free[engine] -= 1
+                slots.append(self._slot(op, engine))
+                done.append(op)
 
     def _mark_written(self, op: Op, t: int) -> None:
         d = op.dst
@@ -447,5 +438,4 @@ def schedule(
 ) -> tuple[list[list[Slot]], ScheduleStats]:
     s = Scheduler(graph, params, pool, reserve, flow_only_first, flow_patience)
     bundles = s.run()
-    s.stats.finish = s.finish  # type: ignore[attr-defined]
     return bundles, s.stats
