@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 JOB_PLUSARG = "XCHECK_JOB"  # +XCHECK_JOB=<job.json> tells the testbench what to do
+BATCH_PLUSARG = "XCHECK_BATCH"  # +XCHECK_BATCH=<batch.json>: several jobs, one after another, in one simulation
 
 
 class RunMode(str, Enum):
@@ -44,17 +45,46 @@ class SimJob:
     params: dict[str, int] = field(default_factory=dict)  # MachineParams fields (the tb decodes ports with them)
 
     def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json()))
+
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["imem_load"] = self.imem_load.value
         data["mode"] = self.mode.value
-        path.write_text(json.dumps(data))
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SimJob:
+        data = dict(data, imem_load=ImemLoad(data["imem_load"]), mode=RunMode(data["mode"]))
+        return cls(**data)
 
     @classmethod
     def read(cls, path: Path) -> SimJob:
-        data = json.loads(Path(path).read_text())
-        data["imem_load"] = ImemLoad(data["imem_load"])
-        data["mode"] = RunMode(data["mode"])
-        return cls(**data)
+        return cls.from_json(json.loads(Path(path).read_text()))
+
+
+@dataclass
+class BatchJob:
+    """Jobs run back to back in one simulation (one start-up for many programs).
+
+    Each job resets the core and loads its image through the host port
+    ($readmemh happens only at time 0).  Scratch keeps its contents from the
+    job before (the core has no host port to clear it): a batch is exact only
+    for programs that write before they read (randprog's layout programs do)."""
+
+    jobs: list[SimJob]
+
+    def __post_init__(self) -> None:
+        for i, job in enumerate(self.jobs):
+            if job.imem_load is not ImemLoad.HOST:
+                raise ValueError(f"batch job {i}: imem_load must be HOST ($readmemh loads only at time 0)")
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps({"jobs": [j.to_json() for j in self.jobs]}))
+
+    @classmethod
+    def read(cls, path: Path) -> BatchJob:
+        return cls([SimJob.from_json(j) for j in json.loads(Path(path).read_text())["jobs"]])
 
 
 @dataclass

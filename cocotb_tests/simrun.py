@@ -1,5 +1,5 @@
-"""Run one job on a built simulator: write the job file, start the simulator
-with the cocotb testbench, read the result file back."""
+"""Run one job (or a batch of jobs) on a built simulator: write the job file,
+start the simulator with the cocotb testbench, read the result file(s) back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cocotb_tools.runner import Icarus, get_runner
 
-from .job import JOB_PLUSARG, ImemLoad, SimJob, SimResult
+from .job import BATCH_PLUSARG, JOB_PLUSARG, BatchJob, ImemLoad, SimJob, SimResult
 from .simbuild import TIMESCALE, TOP, SimBuild, log_tail, toolchain_env, waves_format
 
 TB_MODULE = "cocotb_tests.tb_core"
@@ -54,6 +54,38 @@ def run_job(build: SimBuild, job: SimJob, work: Path) -> SimRun:
     plusargs = [f"+{JOB_PLUSARG}={job_path}"]
     if job.imem_load is ImemLoad.PLUSARG:
         plusargs.append(f"+IMEM={job.imem_hex}")
+    seconds, log, waves = _simulate(build, plusargs, work, [result_path])
+    if not result_path.exists():
+        raise SimRunError(f"{build.sim} run wrote no result ({result_path}); see {log}:\n{log_tail(log)}")
+    return SimRun(SimResult.read(result_path), seconds, log, waves)
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    results: list[SimResult | None]  # None: the simulation ended before this job wrote its result
+    seconds: float
+    log: Path
+
+
+def run_batch(build: SimBuild, batch: BatchJob, work: Path) -> BatchRun:
+    """Run every job of ``batch`` in one simulation; a job without a result is None
+    (raises SimRunError only when no job at all came back)."""
+    batch_path = work / "batch.json"
+    batch.write(batch_path)
+    paths = [Path(j.result_path) for j in batch.jobs]
+    for path in paths:
+        path.unlink(missing_ok=True)
+    seconds, log, _ = _simulate(build, [f"+{BATCH_PLUSARG}={batch_path}"], work, paths)
+    results = [SimResult.read(p) if p.exists() else None for p in paths]
+    if batch.jobs and all(r is None for r in results):
+        raise SimRunError(f"{build.sim} batch run wrote no result; see {log}:\n{log_tail(log)}")
+    return BatchRun(results, seconds, log)
+
+
+def _simulate(build: SimBuild, plusargs: list[str], work: Path, results: list[Path]) -> tuple[float, Path, Path | None]:
+    """Start the simulator on the testbench; (seconds, log, waves).  A failed run
+    raises SimRunError unless some result file was written."""
+    plusargs = list(plusargs)
     test_args: list[str] = []
     waves: Path | None = None
     if build.waves:
@@ -83,9 +115,6 @@ def run_job(build: SimBuild, job: SimJob, work: Path) -> SimRun:
                 log_file=log,
             )
         except (RuntimeError, SystemExit) as e:
-            if not result_path.exists():
+            if not any(p.exists() for p in results):
                 raise SimRunError(f"{build.sim} run failed ({e!r}); see {log}:\n{log_tail(log)}") from None
-    seconds = time.perf_counter() - t0
-    if not result_path.exists():
-        raise SimRunError(f"{build.sim} run wrote no result ({result_path}); see {log}:\n{log_tail(log)}")
-    return SimRun(SimResult.read(result_path), seconds, log, waves)
+    return time.perf_counter() - t0, log, waves

@@ -1,7 +1,7 @@
-"""cocotb testbench: one job per simulator run (named tb_* so pytest does not collect it).
+"""cocotb testbench: one job, or a batch of jobs, per simulator run (named tb_* so pytest does not collect it).
 
-The job file comes from the plusarg +XCHECK_JOB=<path>; the result goes to
-the job's result_path.  The testbench only drives and records: the host
+The job file comes from the plusarg +XCHECK_JOB=<path> (or a batch from
++XCHECK_BATCH=<path>); each result goes to its job's result_path.  The testbench only drives and records: the host
 compares with the model (lockstep compares here, against records the host
 wrote, so the host may use any model, even a deliberately broken one).
 """
@@ -18,7 +18,7 @@ import cocotb
 from pymodel.isa import RunState
 
 from .core_driver import CoreDriver
-from .job import JOB_PLUSARG, RunMode, SimJob, SimResult
+from .job import BATCH_PLUSARG, JOB_PLUSARG, BatchJob, RunMode, SimJob, SimResult
 from .retire import RetireView
 
 
@@ -31,9 +31,17 @@ def _expected_records(path: str) -> Iterator[RetireView]:
 
 @cocotb.test()
 async def xcheck_run_job(dut) -> None:
+    batch_path = cocotb.plusargs.get(BATCH_PLUSARG)
+    if isinstance(batch_path, str):
+        for job in BatchJob.read(Path(batch_path)).jobs:
+            await run_one(dut, job)
+        return
     job_path = cocotb.plusargs.get(JOB_PLUSARG)
-    assert isinstance(job_path, str), f"+{JOB_PLUSARG}=<job.json> is required"
-    job = SimJob.read(Path(job_path))
+    assert isinstance(job_path, str), f"+{JOB_PLUSARG}=<job.json> or +{BATCH_PLUSARG}=<batch.json> is required"
+    await run_one(dut, SimJob.read(Path(job_path)))
+
+
+async def run_one(dut, job: SimJob) -> None:
     driver = CoreDriver(dut, job)
 
     t0 = time.perf_counter()

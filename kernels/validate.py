@@ -141,7 +141,8 @@ def _check_known_addresses(program: Program, params: MachineParams, mem_len: int
             if foot is not None and foot.start + foot.length > mem_len:  # known values are unsigned
                 last = foot.start + foot.length - 1
                 memory = f"memory 0..{mem_len - 1}" if mem_len else "the memory (mem_len 0: empty)"
-                raise ValidationError(f"{place(b, engine, i)}: {slot} touches memory {foot.start}..{last}, outside {memory}")
+                where = place(b, engine, i)
+                raise ValidationError(f"{where}: {slot} touches memory {foot.start}..{last}, outside {memory}")
             writes.update(slot_writes(slot, known, params))  # reads see the start-of-bundle state
         apply_writes(known, writes)
         if any(slot.op in ("jump", "halt") for _e, _i, slot in bundle):

@@ -188,7 +188,8 @@ def cmd_disasm(args: argparse.Namespace) -> int:
     if args.hex:
         enc = Encoding(DEFAULT_PARAMS)
         words = read_hex(args.program, enc)
-        program = Program(tuple(decode_bundle(w, enc, f"{args.program}:{n}") for n, w in enumerate(words, start=1)))
+        where = [f"{args.program}:{n + 1}, bundle {n}" for n in range(len(words))]  # file line, bundle index
+        program = Program(tuple(decode_bundle(w, enc, at) for w, at in zip(words, where)))
     else:
         program = formats.read_program(args.program)
     symbols = formats.read_symbols(args.symbols) if args.symbols else None

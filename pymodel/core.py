@@ -48,6 +48,8 @@ def check_memory_image(mem: Iterable[Any], what: str = "memory image") -> list[i
 
     The machine never grows the image, so its length is the memory size.
     """
+    if isinstance(mem, (str, bytes, bytearray, Mapping)) or not isinstance(mem, Iterable):
+        raise ValueError(f"{what} must be a sequence of integers, got {type(mem).__name__}")
     out = list(mem)
     for i, v in enumerate(out):
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= WORD_MASK:

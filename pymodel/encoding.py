@@ -243,7 +243,8 @@ def _encode_bundle(bundle: Bundle, layout: _Layout, where: Callable[[], str]) ->
         shift = layout.engine_lsb[engine]
         for i, slot in enumerate(slots):
             if slot.engine is not engine:  # its opcode would mean another op in this position
-                raise EncodingError(f"a {slot.engine} slot ({slot}) is listed under {engine}{_at(_join(where(), engine, i))}")
+                at = _at(_join(where(), engine, i))
+                raise EncodingError(f"a {slot.engine} slot ({slot}) is listed under {engine}{at}")
             try:
                 word |= _encode_slot(slot, layout) << shift
             except EncodingError as e:
@@ -334,7 +335,9 @@ def read_hex(path: str | os.PathLike[str], enc: Encoding) -> list[int]:
     except UnicodeDecodeError as e:
         raise EncodingError(f"{path}: not a hex file (byte {e.start} is not ASCII)") from None
     if too_big or len(data) > max_bytes or len(lines) > depth:
-        raise EncodingError(f"{path}: larger than the instruction memory (imem_depth {depth} bundles of {digits} hex digits)")
+        raise EncodingError(
+            f"{path}: larger than the instruction memory (imem_depth {depth} bundles of {digits} hex digits)"
+        )
     for n, line in enumerate(lines, start=1):
         text = line.strip()
         if len(text) != digits or not all(c in "0123456789abcdefABCDEF" for c in text):

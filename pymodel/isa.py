@@ -12,7 +12,7 @@ tables are generated from this file by ``python -m pymodel.docgen``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum, IntEnum
 from typing import Any, Callable, Iterator, Protocol
 
@@ -59,9 +59,19 @@ class MachineParams:
     trace_depth: int = 1024  # trace buffer entries; one more is a trap
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"MachineParams.{f.name} must be an integer, got {value!r}")
+            if value < 0:
+                raise ValueError(f"MachineParams.{f.name} must not be negative, got {value}")
         for name in ("vlen", "scratch_size", "n_cores", "mem_depth", "imem_depth", "trace_depth"):
             if getattr(self, name) < 1:
                 raise ValueError(f"MachineParams.{name} must be at least 1")
+        # Storage the model allocates up front; beyond these it is a typo, not a machine.
+        for name, most in (("scratch_size", 1 << 20), ("n_cores", 64), ("vlen", 1024)):
+            if getattr(self, name) > most:
+                raise ValueError(f"MachineParams.{name} must be at most {most}, got {getattr(self, name)}")
         if self.flow_slots != 1:
             # Jumps change pc at once; two flow slots would need an order rule
             # for two jumps that the spec does not give.

@@ -69,11 +69,13 @@ def write_verilog(
     GenerateError names a missing Yosys or an unwritable ``out_dir``."""
     out = Path(out_dir)
     yosys_binary()  # elaboration takes seconds: fail first if it would be for nothing
+    core = VliwCore(params, mutant=mutant)  # a bad params / mutant name: before anything is written
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise GenerateError(f"{out}: cannot create the output directory: {e.strerror or e}") from None
-    text = _verilog_text(VliwCore(params, mutant=mutant), flatten)
+        why = "a file is in the way" if out.exists() else e.strerror or e
+        raise GenerateError(f"{out}: cannot create the output directory: {why}") from None
+    text = _verilog_text(core, flatten)
     top = out / f"{TOP_MODULE}.v"
     try:
         top.write_text(text)

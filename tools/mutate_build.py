@@ -37,7 +37,15 @@ SIM = "verilator"
 BASELINE = "baseline"  # folder name of the unmutated core
 # Mutants run short programs: a cheap compile (-O0) matters more than simulation speed.
 MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
-BUILD_ARGS = ("--no-public-flat-rw", "--output-split-cfuncs", "500", "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT")
+BUILD_ARGS = (
+    "--no-public-flat-rw",
+    "--output-split-cfuncs",
+    "500",
+    "-Wno-fatal",
+    "-Wno-lint",
+    "-Wno-style",
+    "-Wno-UNOPTFLAT",  # the same_cycle_forwarding mutant chains ALU slots combinationally
+)
 
 
 def _folder(mutant: str | None) -> str:
@@ -132,8 +140,11 @@ def build(params: MachineParams, mutant: str | None, rtl: RtlSources) -> SimBuil
                 log_file=log,
             )
         except (RuntimeError, SystemExit) as e:
-            raise SimBuildError(f"verilator build of mutant {mutant!r} failed ({e}); see {log}:\n{log_tail(log)}") from None
+            where = f"verilator build of mutant {mutant!r}" if mutant else "verilator build of the real core"
+            raise SimBuildError(f"{where} failed ({e}); see {log}:\n{log_tail(log)}") from None
         seconds = time.perf_counter() - t0
+        for pch in build_dir.glob("*.gch"):  # 140 MB of precompiled headers, useless once built
+            pch.unlink()
         stamp.write_text(f"{seconds:.1f}\n")
     _stale(root, f"{_folder(mutant)}-", build_dir)
     return SimBuild(SIM, build_dir, False, rtl, params, seconds, False)

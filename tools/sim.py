@@ -15,7 +15,7 @@ import sys
 import time
 
 from cocotb_tests.job import RunMode
-from cocotb_tests.simbuild import SIMULATORS, SimBuildError, SimulatorUnavailable, build_simulator
+from cocotb_tests.simbuild import SIMULATORS, SimBuildError, SimulatorUnavailable, build_simulator, check_simulator
 from cocotb_tests.simrun import SimRunError
 from cocotb_tests.xcheck import XCheckReport, cross_check
 from kernels.registry import UnknownKernel, resolve
@@ -26,8 +26,13 @@ ICARUS_CYCLES_PER_S = 1  # measured: dense kernel bundles on the 2-core machine 
 ICARUS_MAX_MINUTES = 60
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m tools.sim", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="python -m tools.sim", description=__doc__.splitlines()[0])
     ap.add_argument("--kernel", default="default", help="default, baseline, vector, or kernel[:variant]")
     ap.add_argument("--seed", type=int, default=123, help="problem seed (default 123)")
     ap.add_argument("--sim", default="verilator", choices=SIMULATORS)
@@ -68,8 +73,9 @@ def _model_cycles(program: object, mem: list[int]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     try:
+        check_simulator(args.sim)  # before minutes of assembling and estimating
         kernel, variant = resolve(args.kernel)
-    except UnknownKernel as e:
+    except (UnknownKernel, SimulatorUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()

@@ -57,7 +57,6 @@ class PlanConfig:
     # multiplexing (uses idle load slots at the start of the run)
     shallow_users: tuple[tuple[int, int, int], ...] = ()
     keep_diff: bool = True  # hi - lo vectors so bottom muxes may run on the VALU
-    stagger: float = 6.0  # priority (cycles) each vector cedes to the one before it
     pool_words: int | None = None  # register pool size (default: all free scratch)
 
 

@@ -132,6 +132,7 @@ class Scheduler:
                 self.consumers[p.id].append(op)
         self.stats = ScheduleStats(0)
         self.finish = [0] * len(graph.ops)  # cycle in which each op's last slot issued
+        self.start = [-1] * len(graph.ops)  # cycle in which its first slot issued
 
     # -- readiness -------------------------------------------------------------
 
@@ -254,7 +255,7 @@ class Scheduler:
                 if op.unit is Unit.VALU:
                     if free[Engine.VALU] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
                         free[Engine.VALU] -= 1
-                        slots.append(self._slot(op, Engine.VALU))
+                        self._emit(op, t, slots, self._slot(op, Engine.VALU))
                         done.append(op)
                 elif op.unit is Unit.JOIN:
                     self.ready[op.dst.id] = [max((self._all_ready(x) for x in op.srcs), default=t)] * op.dst.width  # type: ignore[union-attr]
@@ -298,7 +299,7 @@ class Scheduler:
             if not st.on_alu and free[Engine.VALU] and self._op_ready(op, op.srcs) <= t:
                 if self._allocate(op):
                     free[Engine.VALU] -= 1
-                    slots.append(self._slot(op, Engine.VALU))
+                    self._emit(op, t, slots, self._slot(op, Engine.VALU))
                     self.stats.valu_lanewise += 1
                     done.append(op)
                 return
@@ -310,12 +311,12 @@ class Scheduler:
             if free[Engine.FLOW] and not self._flow_wanted:
                 if self._allocate(op):
                     free[Engine.FLOW] -= 1
-                    slots.append(self._slot(op, Engine.FLOW))
+                    self._emit(op, t, slots, self._slot(op, Engine.FLOW))
                     self.stats.mux_flow += 1
                     done.append(op)
             elif free[Engine.VALU] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
                 free[Engine.VALU] -= 1
-                slots.append(self._mux_madd(op))
+                self._emit(op, t, slots, self._mux_madd(op))
                 self.stats.mux_valu += 1
                 done.append(op)
         elif u is Unit.GATHER:
@@ -326,14 +327,19 @@ class Scheduler:
         elif u is Unit.DEBUG:
             if free[Engine.DEBUG] and self._op_ready(op, op.srcs) <= t:
                 free[Engine.DEBUG] -= 1
-                slots.append(Slot(Engine.DEBUG, op.name, (self._a(op.srcs[0]), op.key)))
+                self._emit(op, t, slots, Slot(Engine.DEBUG, op.name, (self._a(op.srcs[0]), op.key)))
                 done.append(op)
         else:
             engine = _SINGLE_ENGINE[u]
             if free[engine] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
                 free[engine] -= 1
-                slots.append(self._slot(op, engine))
+                self._emit(op, t, slots, self._slot(op, engine))
                 done.append(op)
+
+    def _emit(self, op: Op, t: int, slots: list[Slot], slot: Slot) -> None:
+        if self.start[op.id] < 0:
+            self.start[op.id] = t
+        slots.append(slot)
 
     def _mark_written(self, op: Op, t: int) -> None:
         d = op.dst
@@ -357,7 +363,7 @@ class Scheduler:
             if st.lane_done[k] or self._lane_op_ready(op, k) > t:
                 continue
             free[Engine.ALU] -= 1
-            slots.append(Slot(Engine.ALU, op.name, (d + k, a + k, b + k)))
+            self._emit(op, t, slots, Slot(Engine.ALU, op.name, (d + k, a + k, b + k)))
             st.lane_done[k] = True
             st.lanes_left -= 1
             self.ready[op.dst.id][k] = t + 1  # type: ignore[union-attr]
@@ -377,7 +383,7 @@ class Scheduler:
             if st.lane_done[k] or self._lane_op_ready(op, k) > t:
                 continue
             free[Engine.LOAD] -= 1
-            slots.append(Slot(Engine.LOAD, "load_offset", (d, a, k)))
+            self._emit(op, t, slots, Slot(Engine.LOAD, "load_offset", (d, a, k)))
             st.lane_done[k] = True
             st.lanes_left -= 1
             self.ready[op.dst.id][k] = t + 1  # type: ignore[union-attr]
@@ -392,7 +398,7 @@ class Scheduler:
             if free[Engine.VALU] and st.split_at < t and self._op_ready(op, op.srcs) <= t:
                 free[Engine.VALU] -= 1
                 d = self._a(op.dst)  # type: ignore[arg-type]
-                slots.append(Slot(Engine.VALU, "multiply_add", (d, self._a(c), d, self._a(lo))))
+                self._emit(op, t, slots, Slot(Engine.VALU, "multiply_add", (d, self._a(c), d, self._a(lo))))
                 self.stats.sel_split += 1
                 done.append(op)
             return
@@ -401,7 +407,7 @@ class Scheduler:
         if free[Engine.FLOW]:
             if self._allocate(op):
                 free[Engine.FLOW] -= 1
-                slots.append(self._slot(op, Engine.FLOW))
+                self._emit(op, t, slots, self._slot(op, Engine.FLOW))
                 done.append(op)
             return
         if st.ready_since is None:
@@ -410,7 +416,7 @@ class Scheduler:
         # the sub's result must not overwrite c or lo, which the multiply_add reads next
         if patience is not None and t - st.ready_since >= patience and free[Engine.VALU] and self._allocate(op, (hi,)):
             free[Engine.VALU] -= 1
-            slots.append(Slot(Engine.VALU, "-", (self._a(op.dst), self._a(hi), self._a(lo))))  # type: ignore[arg-type]
+            self._emit(op, t, slots, Slot(Engine.VALU, "-", (self._a(op.dst), self._a(hi), self._a(lo))))  # type: ignore[arg-type]
             st.split_at = t
 
     def _mux_madd(self, op: Op) -> Slot:
