@@ -14,7 +14,7 @@ import pytest
 
 from pymodel.coverage import SESSION
 
-from . import xcheck
+from . import batch, xcheck
 from .simbuild import SimBuild, SimulatorUnavailable, build_simulator
 
 
@@ -34,7 +34,24 @@ def _with_coverage(cross_check: Any) -> Any:
     return checked
 
 
+def _batch_with_coverage(cross_check_batch: Any) -> Any:
+    """The same for batch.cross_check_batch (the fuzz campaign's many programs per simulation)."""
+    if getattr(cross_check_batch, "records_coverage", False):
+        return cross_check_batch
+
+    @functools.wraps(cross_check_batch)
+    def checked(build: SimBuild, tests: Any, **kw: Any) -> Any:
+        result = cross_check_batch(build, tests, **kw)
+        for t in tests:
+            SESSION.record(t.program, t.mem, build.params, enable_pause=t.enable_pause)
+        return result
+
+    checked.records_coverage = True  # type: ignore[attr-defined]
+    return checked
+
+
 xcheck.cross_check = _with_coverage(xcheck.cross_check)
+batch.cross_check_batch = _batch_with_coverage(batch.cross_check_batch)
 
 
 @pytest.fixture(scope="session")

@@ -136,6 +136,7 @@ class GenConfig:
     halt: float = 0.5  # chance of a final halting bundle (else the pc runs off the end)
     empty: float = 0.02  # chance a body bundle is empty (costs a cycle) / debug-only (costs none)
     mem_words: tuple[int, int] = (16, 64)
+    favour_control: int = 0  # extra draws of control and side-effect ops (jumps, trace_write): loops, stops
 
     def slots_of(self, engine: Engine) -> int:
         limit = self.params.slot_limit(engine)
@@ -260,6 +261,7 @@ class Generator:
 
     def ops(self, engine: Engine) -> list[OpSpec]:
         specs = [s for s in ops_of(engine) if not s.control or s.operands]  # halt/pause: by chance in slot()
+        specs += [s for s in specs if s.control or s.side_effect] * self.cfg.favour_control
         if self.cfg.layout and not self.indirect_ok:  # a debug-only bundle exists: no jump_indirect
             specs = [s for s in specs if not indirect(s)]
         return specs
@@ -349,7 +351,8 @@ class Generator:
         starts = list(range(0, lay.data.stop - vl + 1, vl))
         if starts[-1] + vl < lay.data.stop:
             starts.append(lay.data.stop - vl)
-        out: list[RawBundle] = [{"valu": [("^", a, a, a) for a in starts[i : i + per]]} for i in range(0, len(starts), per)]
+        zero = [("^", a, a, a) for a in starts]  # x ^ x: zero, whatever was left there
+        out: list[RawBundle] = [{"valu": zero[i : i + per]} for i in range(0, len(zero), per)]
         top = self.mem_len - vl
         pairs = [(a, c.integer(0, top)) for a in lay.pointers]
         pairs += [(a, self.word() or 1) for a in lay.divisors] + [(lay.counter, iterations), (lay.one, 1)]
@@ -399,11 +402,9 @@ def random_program(seed: int, n_body: int = 60, params: MachineParams = DEFAULT_
 
 
 def model_ending(seed: int, config: GenConfig = FUZZ_CONFIG) -> tuple[str, int]:
-    """How generate(seed) ends on the model (trap cause or run state) and the pauses it resumed."""
-    from pymodel.machine import run_program
+    """How generate(seed) ends on the model (trap cause or run state) and how many pauses it resumed."""
+    from .model_side import run_model
 
     t = generate(seed, config).to_test_program(f"fuzz-{seed}", config.params)
-    m = run_program(t.program, t.mem, config.params, engine="reference", enable_pause=t.enable_pause,
-                    enable_debug=False, max_cycles=1 << 20)  # fmt: skip
-    pauses = sum(1 for r in range(0)) if False else 0
-    return (m.trap.cause.name if m.trap else m.state.name), pauses
+    m = run_model(t.program, t.mem, config.params, "fast", enable_pause=t.enable_pause, max_cycles=1 << 20)
+    return (m.trap.cause.name if m.trap else m.state.name), len(m.pauses)

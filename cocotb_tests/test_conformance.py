@@ -21,6 +21,7 @@ from .conformance_quirks import hw_order_conflict, pause, priority, zero_cost
 from .conformance_traps import trap_programs
 from .job import ImemLoad, RunMode
 from .simbuild import SimBuild
+from . import xcheck
 from .xcheck import cross_check
 
 PROGRAMS = [
@@ -72,6 +73,14 @@ def test_suite_covers_every_slot_position_and_quirk() -> None:
     for name, r in results.items():
         assert r.holes == [], f"{name}: {r.holes}"
     assert results["op x slot position"].total == 13 * 12 + 15 * 6 + 4 * 2 + 2 * 2 + 11
+
+
+def test_cross_checks_feed_the_session_coverage() -> None:
+    """conftest wraps cross_check (and the batch form) so every program they run is observed."""
+    from . import batch
+
+    assert cross_check is xcheck.cross_check and getattr(cross_check, "records_coverage", False)
+    assert getattr(batch.cross_check_batch, "records_coverage", False)
 
 
 def test_spec_expectations_catch_a_wrong_model(monkeypatch: pytest.MonkeyPatch) -> None:

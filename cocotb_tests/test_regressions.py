@@ -14,24 +14,15 @@ import pytest
 from pymodel import isa
 from pymodel.encoding import to_hardware
 from pymodel.isa import HW_ENGINES, OPS, Engine
-from pymodel.machine import run_program
 from tools.fuzz import run_campaign
 
 from .job import RunMode
-from .randprog import FUZZ_CONFIG, generate
+from .randprog import FUZZ_CONFIG, generate, model_ending
 from .regression_case import RegressionCase, saved_cases
 from .simbuild import SimBuild
 from .xcheck import cross_check
 
 ENDINGS = ("HALTED", "DIV_ZERO", "SCRATCH_RANGE", "MEM_RANGE", "JUMP_NEGATIVE", "TRACE_FULL")
-
-
-def ending(seed: int) -> tuple[str, int]:
-    """How generate(seed) ends on the model, and how many pauses it resumed."""
-    t = generate(seed).to_test_program(f"fuzz-{seed}")
-    m = run_program(t.program, t.mem, engine="fast", enable_pause=t.enable_pause, enable_debug=False)
-    pauses = sum(1 for b in t.program for _e, _i, s in b if s.op == "pause") if t.enable_pause else 0
-    return (m.trap.cause.name if m.trap else m.state.name), pauses
 
 
 @pytest.mark.rtl
@@ -71,7 +62,7 @@ def test_programs_use_every_hardware_op_and_encode() -> None:
 def test_programs_reach_every_ending() -> None:
     seen: Counter = Counter()
     for seed in range(400):
-        kind, pauses = ending(seed)
+        kind, pauses = model_ending(seed)
         seen[kind] += 1
         seen["pauses"] += pauses
         if all(seen[k] for k in ENDINGS + ("pauses",)):

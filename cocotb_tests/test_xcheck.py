@@ -17,7 +17,8 @@ from pymodel.program import Program
 
 from .job import ImemLoad, RunMode
 from .programs import EDGE_VALUES, TestProgram, alu_program, directed_programs, pause_program, trap_programs
-from .randprog import random_program
+from .batch import cross_check_batch
+from .randprog import generate, model_ending, random_program
 from .simbuild import SimBuild
 from .xcheck import XCheckReport, cross_check
 
@@ -80,6 +81,28 @@ def test_pause_resume(verilator: SimBuild, enable_pause: bool) -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_random_program(verilator: SimBuild, seed: int) -> None:
     check(verilator, random_program(seed), mode=RunMode.LOCKSTEP if seed == 0 else RunMode.FAST)
+
+
+FUZZ_ENDINGS = ("HALTED", "DIV_ZERO", "SCRATCH_RANGE", "MEM_RANGE", "JUMP_NEGATIVE", "TRACE_FULL")
+
+
+def test_random_programs_every_ending_lockstep(verilator: SimBuild) -> None:
+    """The first fuzz seed of each ending (each trap cause, and pauses), in one lockstep batch."""
+    chosen: dict[str, int] = {}
+    for seed in range(400):
+        kind, pauses = model_ending(seed)
+        for key in (kind, "PAUSED" if pauses else ""):
+            if key and key not in chosen:
+                chosen[key] = seed
+        if all(k in chosen for k in FUZZ_ENDINGS + ("PAUSED",)):
+            break
+    assert set(chosen) >= set(FUZZ_ENDINGS + ("PAUSED",)), chosen
+    tests = [generate(s).to_test_program(f"fuzz-{s}-{k}") for k, s in chosen.items()]
+    result = cross_check_batch(verilator, tests, mode=RunMode.LOCKSTEP)
+    for report in result.reports:
+        assert report.ok, report.summary()
+        assert report.rtl.compared_records == report.model.cycle + (report.model.trap is not None) > 0
+    assert {r.model.trap.cause.name for r in result.reports if r.model.trap} == set(FUZZ_ENDINGS[1:])
 
 
 def test_imem_loaded_both_ways(verilator: SimBuild) -> None:

@@ -172,7 +172,6 @@ class CoverageMachine(Machine):
         super().__init__(*args, **kw)
         self.coverage = Coverage()
         self._pending: list[tuple[str, str, int]] = []
-        self._bundle_items: set[str] = set()
         self._core: CoreState | None = None
         self._static: dict[int, frozenset[str]] = {}  # pc -> quirks known without running
 

@@ -1,9 +1,10 @@
 """The fast engine against the reference interpreter.
 
-Random valid programs from the shared generator (cocotb_tests.strategies; every op, corner values, loops bounded by a cycle
-limit, memory traffic, pauses, several cores, traps) run on both engines and
-every observable must agree: return value, cycles, pc, run states, scratch,
-memory, trace and the Trap itself.
+Random valid programs from the shared generator (cocotb_tests.strategies:
+every op, corner values, loops bounded by a cycle limit, memory traffic,
+pauses, several cores, traps) run on both engines and every observable must
+agree: return value, cycles, pc, run states, scratch, memory, trace and the
+Trap itself.
 """
 
 from collections import Counter
@@ -17,6 +18,7 @@ from pymodel.fast import FastMachine
 from pymodel.fast_decode import fast_opcode
 from pymodel.isa import OPS, Engine, RunState, TrapCause
 from pymodel.machine import Machine
+
 
 def run_both(case: Case) -> list[tuple[RunState, TrapCause | None]]:
     """Run (and resume) both engines side by side; return the outcomes."""

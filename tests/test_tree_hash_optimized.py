@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kernels.builder import BuildError
+from kernels.tree_hash import build
 from kernels.tree_hash.opt_interp import interpret
 from kernels.tree_hash.opt_ir import Graph, Unit
 from kernels.tree_hash.opt_plan import PlanConfig, TreeHashPlan
@@ -15,7 +16,7 @@ from kernels.stream import Layout, resolve
 from kernels.validate import validate
 from pymodel.benchmark import BENCHMARK_SHAPE, Problem, Shape, reference_run, values_region
 from pymodel.fast import FastMachine
-from pymodel.isa import DEFAULT_PARAMS, Engine, RunState, TrapCause
+from pymodel.isa import DEFAULT_PARAMS, Engine, MachineParams, RunState, TrapCause
 from pymodel.machine import Machine
 
 
@@ -67,22 +68,31 @@ def test_reference_engine_agrees(benchmark_build) -> None:
         Shape(5, 20, 40),  # three wraps, copies and gathers
         Shape(6, 30, 9),  # only a tail after one vector, four wraps
         Shape(7, 0, 9),  # no rounds: values unchanged
+        Shape(4, 6, 1200),  # more values than scratch: vectors stream through the pool
     ],
 )
 def test_other_shapes_match_the_reference(shape: Shape) -> None:
     built = build_optimized(shape)
-    assert built.kernel.variant == "optimized" and built.stats is not None
     for seed in (3, 41):
         m, ref = run_fast(built.kernel.program, shape, seed)
         assert values_region(m.mem, shape) == values_region(ref, shape)
 
 
-def test_too_large_a_batch_falls_back_to_the_vector_variant() -> None:
-    shape = Shape(4, 6, 1200)  # 1200 values do not fit in 1536 words next to the rest
-    built = build_optimized(shape)
+def test_other_shapes_use_the_optimized_plan_when_it_is_faster() -> None:
+    for shape in (Shape(10, 35, 256), Shape(5, 20, 40), Shape(4, 6, 1200)):
+        built = build_optimized(shape)
+        assert built.kernel.variant == "optimized" and built.stats is not None, shape
+        assert len(built.kernel.program) < len(build("vector", shape).program)
+
+
+def test_too_small_a_scratch_falls_back_to_the_vector_variant() -> None:
+    shape, params = Shape(3, 5, 20), MachineParams(scratch_size=500)
+    built = build_optimized(shape, params)
     assert built.stats is None and built.kernel.variant == "vector"
-    m, ref = run_fast(built.kernel.program, shape, 2)
-    assert values_region(m.mem, shape) == values_region(ref, shape)
+    mem = Problem.generate(shape, 2).memory_image()
+    m = FastMachine(built.kernel.program, mem, params)
+    assert m.run_to_end() is RunState.HALTED
+    assert values_region(m.mem, shape) == values_region(reference_run(mem), shape)
 
 
 @pytest.mark.parametrize(

@@ -133,13 +133,13 @@ class Graph:
         self._op(Unit.VALU, "multiply_add", d, (a, b, c))
         return d
 
-    def mux(self, c: Value, hi: Value, lo: Value, diff: Value | None, name: str) -> Value:
+    def mux(self, c: Value, hi: Value, lo: Value, diff: Value | None, name: str, after: Sequence[Op] = ()) -> Value:
         """hi where c != 0 else lo; with ``diff`` = hi - lo (c must be 0 or 1) also as a multiply_add."""
         d = self._vec(name)
         if diff is None:
-            self._op(Unit.FLOW, "vselect", d, (c, hi, lo))
+            self._op(Unit.FLOW, "vselect", d, (c, hi, lo), after=after)
         else:
-            self._op(Unit.MUX, "vselect", d, (c, hi, lo, diff))
+            self._op(Unit.MUX, "vselect", d, (c, hi, lo, diff), after=after)
         return d
 
     def broadcast(self, scalar: Value, name: str, addr: int | None = None) -> Value:

@@ -58,6 +58,9 @@ class PlanConfig:
     shallow_users: tuple[tuple[int, int, int], ...] = ()
     keep_diff: bool = True  # hi - lo vectors so bottom muxes may run on the VALU
     pool_words: int | None = None  # register pool size (default: all free scratch)
+    # bottom muxes wait for the start of the hash that makes the tree's newest bit
+    # (False: they may run as soon as the oldest bit is known, rounds ahead)
+    mux_wait: bool = True
 
 
 @dataclass
@@ -246,9 +249,10 @@ class TreeHashPlan:
     # -- per vector ------------------------------------------------------------
 
     def _hash(self, x: Value, tag: str) -> tuple[Value, Value]:
-        """(a5, a5 >> 16) for input x: stages 0..4 and the shift of stage 5."""
+        """(a5, a5 >> 16) for input x: stages 0..4 and the shift of stage 5 (a1's op: self.round_start)."""
         g, v, C, S = self.g, self.k.vector, self.C, self.S
         a1 = g.madd(x, v(_mul(S[0])), v(C[0]), f"{tag}a1")
+        self.round_start = a1.producer
         sh = g.binop(">>", a1, v(S[1]), f"{tag}s1")
         xc = g.binop("^", a1, v(C[1]), f"{tag}x1")
         a2 = g.binop("^", xc, sh, f"{tag}a2")
@@ -259,17 +263,21 @@ class TreeHashPlan:
         h = g.binop(">>", a5, v(S[5]), f"{tag}h")
         return a5, h
 
-    def _select(self, d: int, bits: list[Value], tag: str) -> Value:
-        """Node ^ C5 at depth d for path bits c_0..c_{d-1} (u-form), by multiplexers."""
+    def _select(self, d: int, bits: list[Value], tag: str, not_before: Op | None = None) -> Value:
+        """Node ^ C5 at depth d for path bits c_0..c_{d-1} (u-form), by multiplexers.
+
+        ``not_before``: the bottom muxes wait for it (the start of the hash that
+        makes the newest bit), so a tree is not built rounds ahead holding registers."""
         g = self.g
         self._depth_tables(d)
+        after = (not_before,) if not_before is not None and self.cfg.mux_wait else ()
 
         def tree(j: int, upper: tuple[int, ...]) -> Value:
             # bits c_j .. c_{d-1} fixed to ``upper``; split on c_{j-1}
             name = f"{tag}m{d}.{''.join(map(str, upper))}"
             if j == 1:
                 hi, lo = self.leaves[d][(1, *upper)], self.leaves[d][(0, *upper)]
-                return g.mux(bits[0], hi, lo, self.diffs[d].get(upper), name)
+                return g.mux(bits[0], hi, lo, self.diffs[d].get(upper), name, after)
             return g.mux(bits[j - 1], tree(j - 1, (1, *upper)), tree(j - 1, (0, *upper)), None, name)
 
         return tree(d, ())
@@ -343,7 +351,7 @@ class TreeHashPlan:
                 where = g.binop("+", self._horner(bits, prefix, rt), v(self.table_base[nd]), f"{rt}T{nd}addr")
                 node = g.gather(where, f"{rt}node", after=self.table_stores)
             elif nd < self.td or (nd == self.td and not from_table):
-                node = self._select(nd, bits, rt)
+                node = self._select(nd, bits, rt, self.round_start)
             elif nd == self.td:
                 node = g.gather(self._horner(bits, prefix, rt), f"{rt}node", after=self.table_stores)
             else:

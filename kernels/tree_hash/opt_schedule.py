@@ -89,9 +89,13 @@ class Scheduler:
         reserve: int = 12,
         flow_only_first: bool = True,
         flow_patience: int | None = None,
+        max_active: int | None = None,
     ) -> None:
         self.g = graph
         self.flow_patience = flow_patience
+        self.max_active = max_active  # work items started and not finished, at most
+        self._started_group: set[int] = set()
+        self._active = 0
         self.reserve = reserve
         self.urgent: set[int] = {-1}
         self._flow_wanted = False
@@ -253,7 +257,7 @@ class Scheduler:
             # VALU-only ops first claim the VALU (the others have fallbacks).
             for op in released:
                 if op.unit is Unit.VALU:
-                    if free[Engine.VALU] and self._op_ready(op, op.srcs) <= t and self._allocate(op):
+                    if free[Engine.VALU] and self._op_ready(op, op.srcs) <= t and self._admitted(op) and self._allocate(op):
                         free[Engine.VALU] -= 1
                         self._emit(op, t, slots, self._slot(op, Engine.VALU))
                         done.append(op)
@@ -269,6 +273,8 @@ class Scheduler:
                 self.finish[op.id] = t
                 if op.group >= 0:
                     self._left_in_group[op.group] -= 1
+                    if not self._left_in_group[op.group]:
+                        self._active -= 1
                 self._mark_written(op, t)
                 self._finish(op, newly)
             if done:
@@ -292,8 +298,15 @@ class Scheduler:
         self.stats.cycles = len(bundles)
         return bundles
 
+    def _admitted(self, op: Op) -> bool:
+        """A work item starts only while fewer than max_active others are under way
+        (each holds registers from its first op to its last)."""
+        return self.max_active is None or op.group < 0 or op.group in self._started_group or self._active < self.max_active
+
     def _issue(self, op: Op, st: _OpState, t: int, free: dict[Engine, int], slots: list[Slot], done: list[Op]) -> None:
         """Place op (or some of its lanes) in cycle t if an engine it may use has room."""
+        if not self._admitted(op):
+            return
         u = op.unit
         if u is Unit.LANEWISE:
             if not st.on_alu and free[Engine.VALU] and self._op_ready(op, op.srcs) <= t:
@@ -339,6 +352,9 @@ class Scheduler:
     def _emit(self, op: Op, t: int, slots: list[Slot], slot: Slot) -> None:
         if self.start[op.id] < 0:
             self.start[op.id] = t
+            if op.group >= 0 and op.group not in self._started_group:
+                self._started_group.add(op.group)
+                self._active += 1
         slots.append(slot)
 
     def _mark_written(self, op: Op, t: int) -> None:
@@ -441,7 +457,8 @@ def schedule(
     reserve: int = 12,
     flow_only_first: bool = True,
     flow_patience: int | None = None,
+    max_active: int | None = None,
 ) -> tuple[list[list[Slot]], ScheduleStats]:
-    s = Scheduler(graph, params, pool, reserve, flow_only_first, flow_patience)
+    s = Scheduler(graph, params, pool, reserve, flow_only_first, flow_patience, max_active)
     bundles = s.run()
     return bundles, s.stats

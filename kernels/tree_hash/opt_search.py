@@ -41,7 +41,8 @@ def config_from_json(data: dict) -> OptConfig:
     plan["shallow_users"] = tuple(tuple(x) for x in plan.get("shallow_users", ()))
     prio = dict(data["priority"])
     prio["offsets"] = tuple(prio.get("offsets", ()))
-    return OptConfig(PlanConfig(**plan), PriorityConfig(**prio), data.get("reserve", 12), data.get("flow_patience"))
+    rest = {k: data[k] for k in ("reserve", "flow_patience", "max_active") if k in data}
+    return OptConfig(PlanConfig(**plan), PriorityConfig(**prio), **rest)
 
 
 def evaluate(cfg: OptConfig, shape: Shape = BENCHMARK_SHAPE) -> int:
@@ -87,7 +88,7 @@ def mutate(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig:
                 reserve = min(24, max(8, reserve + rng.choice((-2, 2))))
             else:
                 patience = rng.choice((None, 1, 2, 3, 4, 6, 8))
-    return OptConfig(plan, prio, reserve, patience)
+    return replace(cfg, plan=plan, priority=prio, reserve=reserve, flow_patience=patience)
 
 
 def search(start: OptConfig, evals: int, seed: int, log=sys.stdout) -> tuple[OptConfig, int]:

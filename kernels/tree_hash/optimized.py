@@ -7,10 +7,11 @@ words as it goes -- and the result is resolved and checked by the project's
 assembler (``kernels.stream.resolve``, ``kernels.validate``).  How and why:
 docs/kernels.md.
 
-Any shape the plan can fit in scratch is built this way; the benchmark shape
-uses the tuned configuration below.  If a shape does not fit (a batch too
-large to keep every value in scratch), the general ``vector`` variant is
-built instead.
+The benchmark shape uses the tuned configuration below, other shapes generic
+rules.  The general ``vector`` variant is built instead when the plan does
+not fit in scratch or the schedule gets stuck (``PlanError``,
+``ScheduleError``), and, for shapes without a tuned configuration, when it
+happens to be shorter.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class OptConfig:
     priority: PriorityConfig = field(default_factory=PriorityConfig)
     reserve: int = 12  # pool registers kept for the oldest vector (deadlock-free)
     flow_patience: int | None = None  # cycles a vselect waits for FLOW before it runs as 2 VALU ops
+    max_active: int | None = None  # vectors under way at once (None: no limit)
 
 
 def _halves(n_vectors: int) -> tuple[tuple[int, int], ...]:
@@ -57,6 +59,7 @@ BENCHMARK_CONFIG = OptConfig(
     plan=PlanConfig(
         table_users=_users([*range(10), *range(11, 16), 18, 31], [0, 13, *range(16, 27), 29, 30, 31]),
         copy_levels=2,
+        mux_wait=False,
     ),
     priority=PriorityConfig(
         stagger=10.5,
@@ -76,7 +79,8 @@ def default_config(shape: Shape, params: MachineParams = DEFAULT_PARAMS) -> OptC
     if shape == BENCHMARK_SHAPE and params == DEFAULT_PARAMS:
         return BENCHMARK_CONFIG
     n_vectors = -(-shape.batch // params.vlen)
-    return OptConfig(plan=PlanConfig(table_users=_halves(n_vectors), copy_levels=2), priority=PriorityConfig())
+    # Larger batches stream through scratch: at most 24 vectors under way at once.
+    return OptConfig(plan=PlanConfig(table_users=_halves(n_vectors), copy_levels=2), priority=PriorityConfig(), max_active=24)
 
 
 @dataclass
@@ -90,7 +94,7 @@ def build_program(shape: Shape, params: MachineParams, cfg: OptConfig, debug_pro
     plan = TreeHashPlan(shape, params, cfg.plan, debug=debug_problem is not None).build()
     assign(plan.graph, cfg.priority)
     pool = Pool([plan.pool_base + params.vlen * i for i in range(plan.pool_vectors)])
-    bundles, stats = schedule(plan.graph, params, pool, cfg.reserve, flow_patience=cfg.flow_patience)
+    bundles, stats = schedule(plan.graph, params, pool, cfg.reserve, flow_patience=cfg.flow_patience, max_active=cfg.max_active)
     program = resolve(Layout(bundles))
     validate(program, params, shape.mem_len)
     return program, dict(plan.alloc.symbols), stats
@@ -106,12 +110,16 @@ def build_optimized(
     if debug_problem is not None and debug_problem.shape != shape:
         raise BuildError(f"debug_problem has shape {debug_problem.shape}, the kernel is built for {shape}")
     cfg = config or default_config(shape, params)
+    from . import build as build_variant  # the package's general variants
+
     try:
         program, symbols, stats = build_program(shape, params, cfg, debug_problem)
     except (PlanError, ScheduleError):
-        from . import build as build_variant  # the package's general variants
-
         return OptimizedBuild(build_variant("vector", shape, params, debug_problem=debug_problem), None)
+    if config is None and cfg is not BENCHMARK_CONFIG:  # untuned shape: never slower than "vector"
+        vector = build_variant("vector", shape, params, debug_problem=debug_problem)
+        if len(vector.program) < len(program):
+            return OptimizedBuild(vector, None)
     values = None
     if debug_problem is not None:
         from .reference_trace import debug_values
