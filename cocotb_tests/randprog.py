@@ -134,6 +134,7 @@ class GenConfig:
     max_iterations: int = 4
     trace_flood: float = 0.0  # chance of a tail that writes about trace_depth trace entries
     halt: float = 0.5  # chance of a final halting bundle (else the pc runs off the end)
+    halt_slot: float = 0.01  # chance a flow slot in the body is `halt` (ends the run early)
     empty: float = 0.02  # chance a body bundle is empty (costs a cycle) / debug-only (costs none)
     mem_words: tuple[int, int] = (16, 64)
     favour_control: int = 0  # extra draws of control and side-effect ops (jumps, trace_write): loops, stops
@@ -212,7 +213,6 @@ class Generator:
         elif divides(spec) and index == 2:
             return lay.zero if self._bad("divisor") else self._in(lay.divisors, w)
         elif indirect(spec):  # S[a] is the target: set by the prologue
-            self.has_indirect = True
             return lay.jump_to
         elif self._bad("scratch") and c.chance(0.3):
             return self._out_of_range(w) - shift
@@ -234,6 +234,9 @@ class Generator:
 
     def operands(self, spec: OpSpec, pc: int, n: int) -> RawSlot:
         kinds = [o.kind for o in spec.operands]
+        if self.lay is not None and indirect(spec):  # one per program, a short hop forward
+            self.has_indirect = True
+            self.indirect_target = pc + 1 + self.c.integer(0, 3)
         shift = 0
         if OperandKind.OFFSET in kinds:  # S[d+k], S[a+k]: draw k first, keep d+k and a+k in their regions
             shift = self.c.integer(0, self.p.vlen - 1)
@@ -262,14 +265,14 @@ class Generator:
     def ops(self, engine: Engine) -> list[OpSpec]:
         specs = [s for s in ops_of(engine) if not s.control or s.operands]  # halt/pause: by chance in slot()
         specs += [s for s in specs if s.control or s.side_effect] * self.cfg.favour_control
-        if self.cfg.layout and not self.indirect_ok:  # a debug-only bundle exists: no jump_indirect
+        if self.cfg.layout and (self.has_indirect or not self.indirect_ok):  # one, and no debug-only bundle
             specs = [s for s in specs if not indirect(s)]
         return specs
 
     def slot(self, engine: Engine, pc: int, n: int) -> RawSlot:
         if engine is Engine.FLOW and self.c.chance(self.cfg.pause):
             return ("pause",)
-        if engine is Engine.FLOW and self.c.chance(0.01 if self.cfg.layout else 0.06):
+        if engine is Engine.FLOW and self.c.chance(self.cfg.halt_slot):
             return ("halt",)
         return self.operands(self.c.pick(self.ops(engine)), pc, n)
 
@@ -329,7 +332,7 @@ class Generator:
         n = start + count
         bad_pc = self.c.integer(start, n - 1) if count and self.c.chance(self.cfg.trap) else -1
         out = []
-        self.indirect_target = n  # forward, past every jump_indirect slot
+        self.indirect_target = n  # S[jump_to] when no jump_indirect was drawn
         for pc in range(start, n):
             self.bad_rate = 0.2 if pc == bad_pc else self.cfg.bad_operand
             self.bad_kind = self.c.pick(BAD_KINDS) if pc == bad_pc else None
@@ -368,7 +371,7 @@ class Generator:
         bundles = self.prologue(iterations)
         body_start = len(bundles)
         bundles += self.body(body_start, c.integer(*cfg.body))
-        for b in bundles[:body_start]:  # jump_indirect goes forward, past the body
+        for b in bundles[:body_start]:  # the one jump_indirect's target
             if "load" in b:
                 b["load"] = [(s[0], s[1], self.indirect_target) if s[1] == lay.jump_to else s for s in b["load"]]
         if iterations:  # count down; the back jump lands on the body's first bundle
@@ -397,7 +400,7 @@ def generate(seed: int, config: GenConfig = FUZZ_CONFIG) -> GeneratedProgram:
 
 def random_program(seed: int, n_body: int = 60, params: MachineParams = DEFAULT_PARAMS) -> TestProgram:
     """A seeded program that always finishes (no deliberate traps)."""
-    cfg = GenConfig(params=params, body=(n_body, n_body))
+    cfg = GenConfig(params=params, body=(n_body, n_body), halt_slot=0.0)  # runs the whole body
     return generate(seed, cfg).to_test_program(f"random-{seed}", params)
 
 

@@ -61,7 +61,8 @@ class Case:
 
 # Model-only cases: a few slots per engine keep programs small; out-of-range operands now and then.
 MODEL_CONFIG = GenConfig(
-    layout=False, bad_operand=1 / 80, hw_order=False, max_slots=3, pause=0.25, empty=0.0, favour_control=3
+    layout=False, bad_operand=1 / 80, hw_order=False, max_slots=3, pause=0.25, empty=0.0, favour_control=3,
+    halt_slot=0.06,
 )
 
 

@@ -10,16 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from pymodel import isa
 from pymodel.encoding import to_hardware
-from pymodel.isa import HW_ENGINES, OPS, Engine
+from pymodel.isa import DEFAULT_PARAMS, HW_ENGINES, OPS, Engine
 from tools.fuzz import run_campaign
 
 from .job import RunMode
-from .randprog import FUZZ_CONFIG, generate, model_ending
+from .model_side import run_model
+from .randprog import FUZZ_CONFIG, GeneratedProgram, generate, model_ending
 from .regression_case import RegressionCase, saved_cases
+from .report import final_state_diffs
 from .simbuild import SimBuild
+from .strategies import programs
 from .xcheck import cross_check
 
 ENDINGS = ("HALTED", "DIV_ZERO", "SCRATCH_RANGE", "MEM_RANGE", "JUMP_NEGATIVE", "TRACE_FULL")
@@ -70,6 +74,20 @@ def test_programs_reach_every_ending() -> None:
     missing = [k for k in ENDINGS + ("pauses",) if not seen[k]]
     assert not missing, f"no program ended {missing} in {sum(seen.values())} seeds: {dict(seen)}"
     assert seen["HALTED"] > sum(seen[k] for k in ENDINGS[1:]), "most programs should run to the end"
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(g=programs())
+def test_strategy_programs_encode_and_finish(g: GeneratedProgram) -> None:
+    """What the RTL campaign relies on: every layout program encodes, its image
+    behaves like it, and it ends (halt, run-off or a trap) well inside the limit."""
+    t = g.to_test_program("hyp")
+    hw = to_hardware(t.program)
+    a = run_model(t.program, t.mem, DEFAULT_PARAMS, "fast", enable_pause=t.enable_pause, max_cycles=1 << 16)
+    b = run_model(hw.program, t.mem, DEFAULT_PARAMS, "fast", enable_pause=t.enable_pause, max_cycles=1 << 16)
+    assert a.finished and b.finished and a.cycle == b.cycle
+    assert final_state_diffs(a, b, hw.pc_map) == []
 
 
 FLIP = 0x100

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import tree_hash
+from .tree_hash import optimized as tree_hash_optimized
 from .builder import BuiltKernel
 
 
@@ -42,6 +43,7 @@ ALIASES: dict[str, tuple[str, str]] = {
     "baseline": (tree_hash.NAME, "baseline"),
     "vector": (tree_hash.NAME, "vector"),
 }
+tree_hash_optimized.register(KERNELS, ALIASES)  # the "optimized" variant, and "default" builds it
 
 
 def get_kernel(name: str) -> KernelInfo:

@@ -59,7 +59,7 @@ def test_no_mutant_is_the_real_core(real_verilog: str) -> None:
 
 def test_unknown_mutant_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown mutant 'swap_priority'.*swap_write_priority"):
-        VliwCore(SMALL, mutant="swap_priority")
+        check_mutant("swap_priority")  # what VliwCore(params, mutant=...) calls first
     with pytest.raises(ValueError, match="unknown mutant"):
         is_active(None, "no_such_mutant")  # a misspelt check in the RTL fails at elaboration
     assert check_mutant(None) is None

@@ -44,6 +44,7 @@ class TestOutcome:
     passed: bool
     detail: str  # the first mismatch or divergence; "" when it passed
     seconds: float
+    crashed: bool = False  # the run raised instead of comparing (the mutant, or the machinery?)
 
 
 def _kernel_test(variant: str, params: MachineParams) -> KillTest:
@@ -83,7 +84,8 @@ def run_test(build: SimBuild, test: KillTest) -> TestOutcome:
     try:
         report = cross_check(build, p.program, p.mem, name=p.name, enable_pause=p.enable_pause, mode=test.mode)
     except Exception as e:  # a mutant may also crash or hang the run: that fails the test too
-        return TestOutcome(test.name, False, f"run failed: {type(e).__name__}: {str(e).splitlines()[0]}", _since(t0))
+        detail = f"run failed: {type(e).__name__}: {str(e).splitlines()[0]}"
+        return TestOutcome(test.name, False, detail, _since(t0), crashed=True)
     if not report.ok:
         return TestOutcome(test.name, False, first_difference(report), _since(t0))
     why = test.extra(report) if test.extra else None

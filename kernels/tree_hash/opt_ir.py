@@ -102,7 +102,13 @@ class Graph:
         return v
 
     def _op(
-        self, unit: Unit, name: str, dst: Value | None, srcs: Sequence[Value], imm: int | None = None, after: Sequence[Op] = ()
+        self,
+        unit: Unit,
+        name: str,
+        dst: Value | None,
+        srcs: Sequence[Value],
+        imm: int | None = None,
+        after: Sequence[Op] = (),
     ) -> Op:
         op = Op(len(self.ops), unit, name, dst, tuple(srcs), imm, self.group, self.round, after=tuple(after))
         for s in op.srcs:

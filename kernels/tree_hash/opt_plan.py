@@ -39,7 +39,15 @@ from pymodel.isa import WORD_MASK, MachineParams
 from ..alloc import ScratchAllocator
 from .opt_ir import Graph, Op, Value
 
-EXPECTED_STAGES = (("+", "+", "<<"), ("^", "^", ">>"), ("+", "+", "<<"), ("+", "^", "<<"), ("+", "+", "<<"), ("^", "^", ">>"))
+# (op1, op2, op3) of the six hash stages, as the fusions below assume them
+EXPECTED_STAGES = (
+    ("+", "+", "<<"),
+    ("^", "^", ">>"),
+    ("+", "+", "<<"),
+    ("+", "^", "<<"),
+    ("+", "+", "<<"),
+    ("^", "^", ">>"),
+)
 
 
 class PlanError(ValueError):
@@ -105,6 +113,15 @@ class _Consts:
 
 
 @dataclass
+class _Descent:
+    """One vector's walk from the root: path bits, Horner prefixes, node address."""
+
+    bits: list[Value] = field(default_factory=list)  # c_0, c_1, ... (u & 1 of each round)
+    prefix: list[Value] = field(default_factory=list)  # P_1, P_2, ... (Horner over the bits)
+    addr: Value | None = None  # forest address of the node, once gathering
+
+
+@dataclass
 class _Level:
     """Where the nodes of one gathered depth are read from."""
 
@@ -161,7 +178,8 @@ class TreeHashPlan:
     def _node_c5(self, i: int, addr: int | None = None) -> Value:
         if i not in self.xored or addr is not None:
             name = f"node[{i}]^C5" + ("" if addr is None else f"@{addr}")
-            v = self.g.alu("^", self.nodes[i], self.k.scalar(self.C[5]), name, addr if addr is not None else self.alloc.alloc(name, 1))
+            where = addr if addr is not None else self.alloc.alloc(name, 1)
+            v = self.g.alu("^", self.nodes[i], self.k.scalar(self.C[5]), name, where)
             if addr is not None:
                 return v
             self.xored[i] = v
@@ -310,6 +328,7 @@ class TreeHashPlan:
         return g.binop("-" if self.inv else "+", w, c, f"{tag}addr{d}")
 
     def _vector(self, j: int, lanes: int, addr_word: Value | None) -> None:
+        """Every round of vector j (items 8j ..): load, hash and walk, store."""
         g, s, v = self.g, self.shape, self.k.vector
         g.group, g.round = j, 0
         tag = f"v{j}."
@@ -317,12 +336,11 @@ class TreeHashPlan:
             val = g.vload(addr_word, f"{tag}in")
         else:  # a tail shorter than VLEN: vload would read past the end of memory
             base = self.alloc.alloc(f"tail_in[{j}]", self.vlen)
-            words = [g.load(self.k.scalar(s.values_p + j * self.vlen + i), f"{tag}in[{i}]", base + i) for i in range(lanes)]
+            first = s.values_p + j * self.vlen
+            words = [g.load(self.k.scalar(first + i), f"{tag}in[{i}]", base + i) for i in range(lanes)]
             val = g.join(words, base, f"{tag}in")
         x = g.binop("^", val, self.root, f"{tag}x0")
-        bits: list[Value] = []
-        prefix: list[Value] = []
-        addr: Value | None = None
+        walk = _Descent()
         for r in range(s.rounds):
             g.round = r
             rt = f"{tag}r{r}."
@@ -338,33 +356,36 @@ class TreeHashPlan:
                 return
             u = g.binop("^", a5, h, f"{rt}u")
             nd = (r + 1) % self.levels
-            if nd == 0:
+            if nd == 0:  # after the leaves: back to the root
                 x = g.binop("^", u, self.root_c5, f"{tag}x{r + 1}")
-                bits, prefix, addr = [], [], None
+                walk = _Descent()
                 continue
-            c = g.binop("&", u, v(1), f"{rt}c")
-            bits.append(c)
-            npass = (r + 1) // self.levels
-            from_table = bool(self.table_stores) and (j, npass) in self.table_users
-            shallow = nd < self.td and nd in self.table_base and (j, npass, nd) in self.shallow_users
-            if shallow:  # P plus the table's base: one add more than depth td's
-                where = g.binop("+", self._horner(bits, prefix, rt), v(self.table_base[nd]), f"{rt}T{nd}addr")
-                node = g.gather(where, f"{rt}node", after=self.table_stores)
-            elif nd < self.td or (nd == self.td and not from_table):
-                node = self._select(nd, bits, rt, self.round_start)
-            elif nd == self.td:
-                node = g.gather(self._horner(bits, prefix, rt), f"{rt}node", after=self.table_stores)
-            else:
-                level = self.level[nd]
-                if addr is None:
-                    p = self._horner(bits[:-1], prefix, rt) if nd > 1 else v(0)
-                    addr = self._first_address(nd, level, p, c, rt)
-                else:
-                    addr = self._next_address(addr, self.level[nd - 1], level, c, nd, rt)
-                node = g.gather(addr, f"{rt}node", after=level.stores)
-                if not level.xored:
-                    u = g.binop("^", u, v(self.C[5]), f"{rt}uc")
+            walk.bits.append(g.binop("&", u, v(1), f"{rt}c"))
+            node, u = self._next_node(j, (r + 1) // self.levels, nd, u, walk, rt)
             x = g.binop("^", u, node, f"{tag}x{r + 1}")
+
+    def _next_node(self, j: int, npass: int, d: int, u: Value, walk: "_Descent", rt: str) -> tuple[Value, Value]:
+        """(node ^ C5 at depth d, u) -- or (raw node, u ^ C5) when gathered from the tree."""
+        g, v, bits = self.g, self.k.vector, walk.bits
+        from_table = bool(self.table_stores) and (j, npass) in self.table_users
+        if d < self.td and d in self.table_base and (j, npass, d) in self.shallow_users:
+            # P plus the table's base: one add more than depth td's table
+            where = g.binop("+", self._horner(bits, walk.prefix, rt), v(self.table_base[d]), f"{rt}T{d}addr")
+            return g.gather(where, f"{rt}node", after=self.table_stores), u
+        if d < self.td or (d == self.td and not from_table):
+            return self._select(d, bits, rt, self.round_start), u
+        if d == self.td:
+            return g.gather(self._horner(bits, walk.prefix, rt), f"{rt}node", after=self.table_stores), u
+        level = self.level[d]
+        if walk.addr is None:
+            p = self._horner(bits[:-1], walk.prefix, rt) if d > 1 else v(0)
+            walk.addr = self._first_address(d, level, p, bits[-1], rt)
+        else:
+            walk.addr = self._next_address(walk.addr, self.level[d - 1], level, bits[-1], d, rt)
+        node = g.gather(walk.addr, f"{rt}node", after=level.stores)
+        if not level.xored:
+            u = g.binop("^", u, v(self.C[5]), f"{rt}uc")
+        return node, u
 
     def _compare(self, v: Value, j: int, lanes: int, key) -> None:
         items = [j * self.vlen + i for i in range(lanes)]

@@ -257,12 +257,14 @@ class Scheduler:
             # VALU-only ops first claim the VALU (the others have fallbacks).
             for op in released:
                 if op.unit is Unit.VALU:
-                    if free[Engine.VALU] and self._op_ready(op, op.srcs) <= t and self._admitted(op) and self._allocate(op):
+                    ready = free[Engine.VALU] and self._op_ready(op, op.srcs) <= t and self._admitted(op)
+                    if ready and self._allocate(op):
                         free[Engine.VALU] -= 1
                         self._emit(op, t, slots, self._slot(op, Engine.VALU))
                         done.append(op)
                 elif op.unit is Unit.JOIN:
-                    self.ready[op.dst.id] = [max((self._all_ready(x) for x in op.srcs), default=t)] * op.dst.width  # type: ignore[union-attr]
+                    when = max((self._all_ready(x) for x in op.srcs), default=t)
+                    self.ready[op.dst.id] = [when] * op.dst.width  # type: ignore[union-attr]
                     done.append(op)
             first_pass = {op.id for op in done}
             for op in released:
@@ -287,7 +289,8 @@ class Scheduler:
                 if idle > STALL_LIMIT:
                     waiting = ", ".join(repr(o) for o in released[:5])
                     raise ScheduleError(
-                        f"cycle {t}: no op can issue for {STALL_LIMIT} cycles (register pool exhausted); waiting: {waiting}"
+                        f"cycle {t}: no op can issue for {STALL_LIMIT} cycles (register pool exhausted); "
+                        f"waiting: {waiting}"
                     )
             released.extend(newly)
             self.stats.peak_vectors = max(self.stats.peak_vectors, self.pool_size - len(self.pool.vectors))
@@ -301,7 +304,9 @@ class Scheduler:
     def _admitted(self, op: Op) -> bool:
         """A work item starts only while fewer than max_active others are under way
         (each holds registers from its first op to its last)."""
-        return self.max_active is None or op.group < 0 or op.group in self._started_group or self._active < self.max_active
+        if self.max_active is None or op.group < 0 or op.group in self._started_group:
+            return True
+        return self._active < self.max_active
 
     def _issue(self, op: Op, st: _OpState, t: int, free: dict[Engine, int], slots: list[Slot], done: list[Op]) -> None:
         """Place op (or some of its lanes) in cycle t if an engine it may use has room."""
@@ -361,7 +366,8 @@ class Scheduler:
         d = op.dst
         if d is None:
             return
-        if op.unit is Unit.JOIN or (op.unit in (Unit.GATHER, Unit.LANEWISE) and self.state[op.id].lane_done is not None):
+        lane_by_lane = op.unit in (Unit.GATHER, Unit.LANEWISE) and self.state[op.id].lane_done is not None
+        if op.unit is Unit.JOIN or lane_by_lane:
             return  # marked already
         self.ready[d.id] = [t + 1] * d.width
 
@@ -432,12 +438,14 @@ class Scheduler:
         # the sub's result must not overwrite c or lo, which the multiply_add reads next
         if patience is not None and t - st.ready_since >= patience and free[Engine.VALU] and self._allocate(op, (hi,)):
             free[Engine.VALU] -= 1
-            self._emit(op, t, slots, Slot(Engine.VALU, "-", (self._a(op.dst), self._a(hi), self._a(lo))))  # type: ignore[arg-type]
+            d = self._a(op.dst)  # type: ignore[arg-type]
+            self._emit(op, t, slots, Slot(Engine.VALU, "-", (d, self._a(hi), self._a(lo))))
             st.split_at = t
 
     def _mux_madd(self, op: Op) -> Slot:
         c, _hi, lo, diff = op.srcs
-        return Slot(Engine.VALU, "multiply_add", (self._a(op.dst), self._a(c), self._a(diff), self._a(lo)))  # type: ignore[arg-type]
+        d = self._a(op.dst)  # type: ignore[arg-type]
+        return Slot(Engine.VALU, "multiply_add", (d, self._a(c), self._a(diff), self._a(lo)))
 
     def _slot(self, op: Op, engine: Engine) -> Slot:
         args: list[int] = []
