@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import tree_hash
-from .tree_hash import optimized as tree_hash_optimized
 from .builder import BuiltKernel
 
 
@@ -42,8 +41,8 @@ ALIASES: dict[str, tuple[str, str]] = {
     "default": (tree_hash.NAME, tree_hash.DEFAULT_VARIANT),
     "baseline": (tree_hash.NAME, "baseline"),
     "vector": (tree_hash.NAME, "vector"),
+    "optimized": (tree_hash.NAME, "optimized"),
 }
-tree_hash_optimized.register(KERNELS, ALIASES)  # the "optimized" variant, and "default" builds it
 
 
 def get_kernel(name: str) -> KernelInfo:
@@ -54,7 +53,7 @@ def get_kernel(name: str) -> KernelInfo:
 
 
 def resolve(name: str) -> tuple[KernelInfo, str]:
-    """A make-sim name ("default", "baseline", "vector"), a kernel name (its
+    """A make-sim name ("default", "baseline", "vector", "optimized"), a kernel name (its
     default variant) or "kernel:variant" -> (kernel, variant)."""
     if name in ALIASES:
         kernel, variant = ALIASES[name]

@@ -55,7 +55,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], code: in
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["build", "tree_hash", "--variant", "nope", "--out", "x"], "no variant 'nope' (variants: baseline, vector)"),
+        (["build", "tree_hash", "--variant", "nope", "--out", "x"], "no variant 'nope' (variants: baseline, vector, optimized)"),
         (["build", "tree_hash", "--height", "30", "--out", "x"], "height must be 0..20, got 30"),
         (["build", "tree_hash", "--batch", "many", "--out", "x"], "argument --batch: invalid int value: 'many'"),
         (["build", "treehash", "--out", "x"], "unknown kernel 'treehash' (kernels: tree_hash)"),
@@ -79,17 +79,18 @@ def test_list_from_the_command_line() -> None:
     cmd = [sys.executable, "-m", "kernels", "list"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "tree_hash:" in done.stdout and "baseline, vector (default)" in done.stdout
-    assert "default = tree_hash/vector" in done.stdout
+    assert "tree_hash:" in done.stdout and "baseline, vector, optimized (default)" in done.stdout
+    assert "default = tree_hash/optimized" in done.stdout
 
 
 def test_registry_resolves_make_sim_names() -> None:
     tree_hash = KERNELS["tree_hash"]
     assert get_kernel("tree_hash") is tree_hash
-    assert resolve("default") == (tree_hash, "vector")
+    assert resolve("default") == (tree_hash, "optimized")
+    assert resolve("optimized") == (tree_hash, "optimized")
     assert resolve("baseline") == (tree_hash, "baseline")
     assert resolve("vector") == (tree_hash, "vector")
-    assert resolve("tree_hash") == (tree_hash, "vector")
+    assert resolve("tree_hash") == (tree_hash, "optimized")
     assert resolve("tree_hash:baseline") == (tree_hash, "baseline")
     with pytest.raises(UnknownKernel, match="unknown kernel 'fastest'"):
         resolve("fastest")

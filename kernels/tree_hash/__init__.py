@@ -1,7 +1,10 @@
-"""The benchmark kernel (MACHINE-SPEC.md, "The benchmark kernel") in two variants.
+"""The benchmark kernel (MACHINE-SPEC.md, "The benchmark kernel") in three variants.
 
 ``baseline``: the scalar reference kernel, one slot per bundle (147734 cycles
 at the benchmark shape).  ``vector``: VALU ops packed by the list scheduler.
+``optimized``: a dataflow graph with its own engine-choosing scheduler
+(960 cycles; ``optimized.py``, docs/kernels.md); for shapes it cannot do
+better on it returns the ``vector`` build.
 """
 
 from __future__ import annotations
@@ -23,15 +26,28 @@ NAME = "tree_hash"
 @dataclass(frozen=True)
 class Variant:
     summary: str
-    emit: Callable[[KernelBuilder, Shape, bool], None]  # (builder, shape, debug compares?)
-    scheduled: bool  # packed by kernels.scheduler, or one slot per bundle
+    emit: Callable[[KernelBuilder, Shape, bool], None] | None  # (builder, shape, debug compares?)
+    scheduled: bool = True  # packed by kernels.scheduler, or one slot per bundle
+    # A variant with its own pipeline (planner + scheduler) builds itself.
+    own_build: Callable[..., BuiltKernel] | None = None
+
+
+def _build_optimized(shape: Shape, params: MachineParams, debug_problem: Problem | None) -> BuiltKernel:
+    from .optimized import build_optimized  # it builds "vector" itself as its fallback
+
+    return build_optimized(shape, params, debug_problem=debug_problem).kernel
 
 
 VARIANTS: dict[str, Variant] = {
     "baseline": Variant("the spec's scalar baseline, one slot per bundle", emit_baseline, scheduled=False),
-    "vector": Variant("VALU hash, level tricks for depths 0-2, gathers below; scheduled", emit_vector, scheduled=True),
+    "vector": Variant("VALU hash, level tricks for depths 0-2, gathers below; scheduled", emit_vector),
+    "optimized": Variant(
+        "dataflow graph with its own scheduler: memory tables, engine choice per op; 960 cycles",
+        None,
+        own_build=_build_optimized,
+    ),
 }
-DEFAULT_VARIANT = "vector"
+DEFAULT_VARIANT = "optimized"
 
 
 def build(
@@ -49,6 +65,9 @@ def build(
     if debug_problem is not None and debug_problem.shape != shape:
         raise BuildError(f"debug_problem has shape {debug_problem.shape}, the kernel is built for {shape}")
     v = VARIANTS[variant]
+    if v.own_build is not None:
+        return v.own_build(shape, params, debug_problem)
+    assert v.emit is not None
     b = KernelBuilder(params)
     v.emit(b, shape, debug_problem is not None)
     program = b.finish(schedule=v.scheduled, mem_len=shape.mem_len)
