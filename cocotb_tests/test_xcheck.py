@@ -51,6 +51,22 @@ def test_vector_kernel(verilator: SimBuild) -> None:
     assert values_region(report.rtl.mem, kernel.shape) == values_region(reference_run(mem), kernel.shape)
 
 
+@pytest.fixture(scope="module")
+def optimized_kernel() -> Any:
+    return build_kernel("optimized")
+
+
+@pytest.mark.parametrize("seed", [123, 5, 2026])
+def test_optimized_kernel(verilator: SimBuild, optimized_kernel: Any, seed: int) -> None:
+    kernel = optimized_kernel
+    assert kernel.variant == "optimized"  # not the vector fallback
+    mem = Problem.generate(kernel.shape, seed=seed).memory_image()
+    report = cross_check(verilator, kernel.program, mem, name=f"optimized-{seed}")
+    assert report.ok, report.summary()
+    assert report.model.cycle == report.rtl.cycle < 1000
+    assert values_region(report.rtl.mem, kernel.shape) == values_region(reference_run(mem), kernel.shape)
+
+
 @pytest.mark.parametrize("t", directed_programs(), ids=lambda t: t.name)
 def test_directed_engine_lockstep(verilator: SimBuild, t: TestProgram) -> None:
     report = check(verilator, t, mode=RunMode.LOCKSTEP)
