@@ -225,12 +225,12 @@ class Generator:
         if kind is OperandKind.TARGET:
             if self._bad("jump") or (not self.cfg.layout and c.chance(0.2)):
                 return c.pick((-1, -5) if self.cfg.layout else (-1, -5, 1 << 40))
-            if self.cfg.layout:
-                return c.integer(pc + 1, min(n + 1, pc + 5))  # short hops: most bundles still run
+            if self.cfg.layout:  # short hops, at most to the body's end (a pc past a program's end + 1 has no image pc)
+                return c.integer(pc + 1, min(n, pc + 5))
             return c.integer(0, n + 1)
         if self._bad("jump"):
             return -(pc + 1) - c.integer(1, 3)  # before bundle 0: JUMP_NEGATIVE
-        return c.integer(0, 3) if self.cfg.layout else c.integer(-n - 3, n)
+        return c.integer(0, min(3, n - pc - 1)) if self.cfg.layout else c.integer(-n - 3, n)
 
     def operands(self, spec: OpSpec, pc: int, n: int) -> RawSlot:
         kinds = [o.kind for o in spec.operands]
@@ -371,9 +371,10 @@ class Generator:
         bundles = self.prologue(iterations)
         body_start = len(bundles)
         bundles += self.body(body_start, c.integer(*cfg.body))
+        target = min(self.indirect_target, len(bundles))  # at most one past the end
         for b in bundles[:body_start]:  # the one jump_indirect's target
             if "load" in b:
-                b["load"] = [(s[0], s[1], self.indirect_target) if s[1] == lay.jump_to else s for s in b["load"]]
+                b["load"] = [(s[0], s[1], target) if s[1] == lay.jump_to else s for s in b["load"]]
         if iterations:  # count down; the back jump lands on the body's first bundle
             back = body_start - (len(bundles) + 1)
             bundles.append({"alu": [("-", lay.counter, lay.counter, lay.one)],

@@ -40,7 +40,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("madd_drops_addend", "valu", "multiply_add gives a*b, dropping c"),
     # load/store (rtl/lsu.py, rtl/dmem.py)
     Mutant("vload_last_lane_off_by_one", "load", "vload's last lane reads M[a+VLEN] instead of M[a+VLEN-1]"),
-    Mutant("load_offset_ignores_k", "load", "load_offset reads S[a] and writes S[d], ignoring k"),
+    Mutant("load_offset_ignores_k", "load", "load_offset writes S[d] instead of S[d+k]"),
     Mutant("swap_store_priority", "store", "two store lanes write one word: the earlier lane wins"),
     # flow (rtl/flow.py)
     Mutant("vselect_inverted", "flow", "vselect picks b where the condition is nonzero"),

@@ -35,7 +35,7 @@ from .mutate_suite import KillTest, TestOutcome, kill_suite, run_suite, run_test
 
 SURVIVED = "SURVIVED"
 INCONCLUSIVE = "ERROR"  # the machinery failed, not the mutant
-DETAIL_WIDTH = 110
+DETAIL_WIDTH = 140
 
 Design = str | None  # a mutant name, or None for the real core
 
