@@ -52,7 +52,9 @@ def alu_program(params: MachineParams = DEFAULT_PARAMS) -> TestProgram:
             dest += 1
     bundles += _chunks(slots, "alu", params.alu_slots)
     # reads see the start of the cycle; the later slot wins a shared destination
-    bundles.append({"alu": [("+", 3, 3, 1), ("*", 1500, 3, 3), ("-", 1501, 1, 2), ("^", 1501, 6, 7)]})
+    # The two writers of 1501 must disagree, or the priority check sees nothing.
+    assert (v[1] - v[2]) % 2**32 != v[5] ^ v[7]
+    bundles.append({"alu": [("+", 3, 3, 1), ("*", 1500, 3, 3), ("-", 1501, 1, 2), ("^", 1501, 5, 7)]})
     bundles.append({"flow": [("halt",)]})
     return TestProgram("alu", Program.from_tuples(bundles, params), _data_image(8))
 
