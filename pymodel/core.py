@@ -9,10 +9,11 @@ test can compare the two field by field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .events import Trap
-from .isa import WORD_MASK, MachineParams, RunState
+from .isa import DEFAULT_PARAMS, WORD_MASK, MachineParams, RunState
+from .program import Program, as_program
 
 
 @dataclass
@@ -97,3 +98,43 @@ def snapshot(machine: Any) -> Snapshot:
         cores=tuple(CoreState(c.id, c.pc, list(c.scratch), list(c.trace), c.state) for c in machine.cores),
         trap=machine.trap,
     )
+
+
+class MachineBase:
+    """What both engines share: the checked inputs, the architectural state
+    (``cycle``, ``mem``, ``cores``, ``trap``, ``state``) and ``run_to_end``.
+    Subclasses implement ``run``."""
+
+    def __init__(
+        self,
+        program: Program | Sequence[Mapping[str, Any]],
+        mem: Sequence[int],
+        params: MachineParams = DEFAULT_PARAMS,
+        *,
+        enable_pause: bool = True,
+        enable_debug: bool = True,
+        debug_values: Mapping[Any, int] | None = None,
+    ) -> None:
+        self.params = check_params(params)
+        self.program = as_program(program, params)
+        self.mem: list[int] = check_memory_image(mem)
+        self.enable_pause = enable_pause
+        self.enable_debug = enable_debug
+        self.debug_values = check_debug_values(debug_values)
+        self.cores: list[CoreState] = [CoreState.fresh(i, params) for i in range(params.n_cores)]
+        self.cycle = 0
+        self.trap: Trap | None = None
+
+    @property
+    def state(self) -> RunState:
+        return machine_state(self.cores, self.trap)
+
+    def run(self, max_cycles: int | None = None, on_retire: Callable[..., None] | None = None) -> RunState:
+        raise NotImplementedError
+
+    def run_to_end(self, max_cycles: int | None = None, on_retire: Callable[..., None] | None = None) -> RunState:
+        """``run`` again after every pause: HALTED, TRAPPED or RUNNING (limit)."""
+        while True:
+            state = self.run(max_cycles, on_retire)
+            if state is not RunState.PAUSED:
+                return state

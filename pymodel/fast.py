@@ -23,38 +23,27 @@ import numpy as np
 
 from . import fast_kernel as K
 from .context import div_zero_detail, jump_negative_detail, mem_range_detail, scratch_range_detail, trace_full_detail
-from .core import CoreState, check_debug_values, check_max_cycles, check_memory_image, check_params, machine_state
+from .core import MachineBase, check_max_cycles, check_memory_image
 from .events import Trap
 from .fast_decode import DecodedProgram, decode_program
 from .isa import DEFAULT_PARAMS, MachineParams, RunState, TrapCause
-from .program import Program, as_program
+from .program import Program
 
 # Cycles per call into the compiled loop: between calls Python can see Ctrl-C.
 CHUNK_CYCLES = 1 << 22
 NO_LIMIT = (1 << 62) - 1
 
 
-class FastMachine:
+class FastMachine(MachineBase):
     def __init__(
         self,
         program: Program | Sequence[Mapping[str, Any]],
         mem: Sequence[int],
         params: MachineParams = DEFAULT_PARAMS,
-        *,
-        enable_pause: bool = True,
-        enable_debug: bool = True,
-        debug_values: Mapping[Any, int] | None = None,
+        **kw: Any,
     ) -> None:
-        self.params = check_params(params)
-        self.program = as_program(program, params)
-        self.mem: list[int] = check_memory_image(mem)
-        self.enable_pause = enable_pause
-        self.enable_debug = enable_debug
-        self.debug_values = check_debug_values(debug_values)  # kept for symmetry; compares never run here
-        self.decoded: DecodedProgram = decode_program(self.program, params, enable_debug=enable_debug)
-        self.cores: list[CoreState] = [CoreState.fresh(i, params) for i in range(params.n_cores)]
-        self.cycle = 0
-        self.trap: Trap | None = None
+        super().__init__(program, mem, params, **kw)  # debug_values kept for symmetry; compares never run here
+        self.decoded: DecodedProgram = decode_program(self.program, self.params, enable_debug=self.enable_debug)
         self.bundle_counts = np.zeros(self.decoded.n_bundles, dtype=np.int64)
         d = self.decoded
         self._buffers = (
@@ -65,10 +54,6 @@ class FastMachine:
             K.new_buffer(d.max_mem_writes),
             K.new_buffer(d.max_trace_writes),
         )
-
-    @property
-    def state(self) -> RunState:
-        return machine_state(self.cores, self.trap)
 
     def run(self, max_cycles: int | None = None, on_retire: Callable[..., None] | None = None) -> RunState:
         """As ``Machine.run``: PAUSED, HALTED, TRAPPED, or RUNNING at the cycle limit."""
@@ -102,12 +87,6 @@ class FastMachine:
         if stop == K.STOP_LIMIT:
             return RunState.RUNNING
         return self.state
-
-    def run_to_end(self, max_cycles: int | None = None, on_retire: Callable[..., None] | None = None) -> RunState:
-        while True:
-            state = self.run(max_cycles, on_retire)
-            if state is not RunState.PAUSED:
-                return state
 
     # -- state in and out of the arrays ------------------------------------------
 

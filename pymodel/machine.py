@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 from .context import BundleContext, Fault, div_zero_detail, scratch_fault, scratch_range_detail
-from .core import CoreState, check_debug_values, check_max_cycles, check_memory_image, check_params, machine_state
+from .core import CoreState, MachineBase, check_max_cycles
 from .events import RetireRecord, Trap, Write
 from .isa import DEFAULT_PARAMS, DivideByZero, Engine, MachineParams, OpSpec, RunState, TrapCause
-from .program import Program, as_program
+from .program import Program
 
 if TYPE_CHECKING:
     from .fast import FastMachine
@@ -81,7 +81,7 @@ def plan_program(program: Program, params: MachineParams, enable_debug: bool) ->
     return tuple(plan)
 
 
-class Machine:
+class Machine(MachineBase):
     """The golden model: ``cycle``, ``mem``, ``cores``, ``trap``, ``state``; ``run`` / ``run_to_end``."""
 
     def __init__(
@@ -89,25 +89,10 @@ class Machine:
         program: Program | Sequence[Mapping[str, Any]],
         mem: Sequence[int],
         params: MachineParams = DEFAULT_PARAMS,
-        *,
-        enable_pause: bool = True,
-        enable_debug: bool = True,
-        debug_values: Mapping[Any, int] | None = None,
+        **kw: Any,
     ) -> None:
-        self.params = check_params(params)
-        self.program = as_program(program, params)
-        self.mem: list[int] = check_memory_image(mem)
-        self.enable_pause = enable_pause
-        self.enable_debug = enable_debug
-        self.debug_values = check_debug_values(debug_values)
-        self.cores: list[CoreState] = [CoreState.fresh(i, params) for i in range(params.n_cores)]
-        self.cycle = 0
-        self.trap: Trap | None = None
-        self._plan = plan_program(self.program, params, enable_debug)
-
-    @property
-    def state(self) -> RunState:
-        return machine_state(self.cores, self.trap)
+        super().__init__(program, mem, params, **kw)
+        self._plan = plan_program(self.program, self.params, self.enable_debug)
 
     # -- running -------------------------------------------------------------
 
@@ -141,13 +126,6 @@ class Machine:
                 costed = costed or bundle.costs_cycle
             if costed:
                 self.cycle += 1
-
-    def run_to_end(self, max_cycles: int | None = None, on_retire: RetireHook | None = None) -> RunState:
-        """``run`` again after every pause: HALTED, TRAPPED or RUNNING (limit)."""
-        while True:
-            state = self.run(max_cycles, on_retire)
-            if state is not RunState.PAUSED:
-                return state
 
     # -- one bundle ------------------------------------------------------------
 
