@@ -6,11 +6,8 @@ import pytest
 
 from kernels.builder import BuildError
 from kernels.tree_hash import build
-from kernels.tree_hash.opt_interp import interpret
-from kernels.tree_hash.opt_ir import Graph, Unit
-from kernels.tree_hash.opt_plan import PlanConfig, TreeHashPlan
-from kernels.tree_hash.opt_priority import PriorityConfig, assign
-from kernels.tree_hash.opt_schedule import Pool, ScheduleError, Scheduler, schedule
+from kernels.compiler import Graph, Pool, PriorityConfig, ScheduleError, Scheduler, Unit, assign, interpret, schedule
+from kernels.tree_hash.plan import PlanConfig, TreeHashPlan
 from kernels.tree_hash.optimized import BENCHMARK_CONFIG, build_optimized, default_config
 from kernels.stream import Layout, resolve
 from kernels.validate import validate
@@ -136,7 +133,9 @@ def test_memory_order_edges_are_kept() -> None:
     cfg = default_config(BENCHMARK_SHAPE)
     plan = TreeHashPlan(BENCHMARK_SHAPE, DEFAULT_PARAMS, cfg.plan).build()
     assign(plan.graph, cfg.priority)
-    sched = Scheduler(plan.graph, DEFAULT_PARAMS, Pool([plan.pool_base + 8 * i for i in range(plan.pool_vectors)]))
+    n_pool = plan.kernel.alloc.largest_free // 8
+    base = plan.kernel.fixed("pool", 8 * n_pool)
+    sched = Scheduler(plan.graph, DEFAULT_PARAMS, Pool([base + 8 * i for i in range(n_pool)]))
     sched.run()
     ordered = [op for op in plan.graph.ops if op.after]
     assert any(op.unit is Unit.STORE for op in ordered) and any(op.unit is Unit.GATHER for op in ordered)

@@ -1,16 +1,14 @@
-"""The ``optimized`` tree-hash variant: dataflow graph, own list scheduler.
+"""The ``optimized`` tree-hash variant, on the dataflow compiler.
 
-Pipeline: ``opt_plan`` writes the kernel as a graph of ops on virtual
-registers (``opt_ir``), ``opt_priority`` gives each op a due cycle,
-``opt_schedule`` packs the graph into bundles -- choosing engines and scratch
-words as it goes -- and the result is resolved and checked by the project's
-assembler (``kernels.stream.resolve``, ``kernels.validate``).  How and why:
-docs/kernels.md.
+Pipeline: ``plan`` writes the kernel as a ``kernels.compiler.Kernel`` (a graph
+of ops on SSA values); ``Kernel.compile`` assigns priorities, schedules --
+choosing engines and scratch words as it goes -- resolves and validates.
+How and why: docs/kernels.md.
 
 The benchmark shape uses the tuned configuration below, other shapes generic
 rules.  The general ``vector`` variant is built instead when the plan does
 not fit in scratch or the schedule gets stuck (``PlanError``,
-``ScheduleError``), and, for shapes without a tuned configuration, when it
+``CompileError``), and, for shapes without a tuned configuration, when it
 happens to be shorter.
 """
 
@@ -23,11 +21,8 @@ from pymodel.isa import DEFAULT_PARAMS, MachineParams
 from pymodel.program import Program
 
 from ..builder import BuildError, BuiltKernel
-from ..stream import Layout, resolve
-from ..validate import validate
-from .opt_plan import PlanConfig, PlanError, TreeHashPlan
-from .opt_priority import PriorityConfig, assign
-from .opt_schedule import Pool, ScheduleError, ScheduleStats, schedule
+from ..compiler import CompileError, PriorityConfig, ScheduleStats
+from .plan import PlanConfig, PlanError, TreeHashPlan
 
 NAME = "tree_hash"
 VARIANT = "optimized"
@@ -93,16 +88,17 @@ class OptimizedBuild:
 def build_program(
     shape: Shape, params: MachineParams, cfg: OptConfig, debug_problem: Problem | None = None
 ) -> tuple[Program, dict[str, tuple[int, int]], ScheduleStats]:
-    """Plan, prioritize, schedule and validate; PlanError/ScheduleError if it does not fit."""
+    """Plan, prioritize, schedule and validate; PlanError/CompileError if it does not fit."""
     plan = TreeHashPlan(shape, params, cfg.plan, debug=debug_problem is not None).build()
-    assign(plan.graph, cfg.priority)
-    pool = Pool([plan.pool_base + params.vlen * i for i in range(plan.pool_vectors)])
-    bundles, stats = schedule(
-        plan.graph, params, pool, cfg.reserve, flow_patience=cfg.flow_patience, max_active=cfg.max_active
+    built = plan.kernel.compile(
+        mem_len=shape.mem_len,
+        priority=cfg.priority,
+        reserve=cfg.reserve,
+        flow_patience=cfg.flow_patience,
+        max_active=cfg.max_active,
+        pool_words=cfg.plan.pool_words,
     )
-    program = resolve(Layout(bundles))
-    validate(program, params, shape.mem_len)
-    return program, dict(plan.alloc.symbols), stats
+    return built.program, built.symbols, built.stats
 
 
 def build_optimized(
@@ -119,7 +115,7 @@ def build_optimized(
 
     try:
         program, symbols, stats = build_program(shape, params, cfg, debug_problem)
-    except (PlanError, ScheduleError):
+    except (PlanError, CompileError):
         return OptimizedBuild(build_variant("vector", shape, params, debug_problem=debug_problem), None)
     if config is None and cfg is not BENCHMARK_CONFIG:  # untuned shape: never slower than "vector"
         vector = build_variant("vector", shape, params, debug_problem=debug_problem)

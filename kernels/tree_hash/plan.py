@@ -1,4 +1,8 @@
-"""The optimized tree hash as a dataflow graph (``opt_ir``).
+"""The optimized tree hash, written on the dataflow compiler (``kernels.compiler``).
+
+This module is only about the tree hash: which depths use multiplexers, memory
+tables or gathers, how the hash is fused, the index arithmetic.  Scheduling,
+engine choice and register allocation are the compiler's.
 
 Facts it relies on (MACHINE-SPEC.md, "The benchmark kernel"): every index
 starts at 0 and the header is as specified, so in round r every item is at
@@ -36,8 +40,8 @@ from dataclasses import dataclass, field
 from pymodel.benchmark import FOREST_P, HASH_STAGES, Shape
 from pymodel.isa import WORD_MASK, MachineParams
 
-from ..alloc import ScratchAllocator
-from .opt_ir import Graph, Op, Value
+from ..compiler import Kernel
+from ..compiler.ir import Op, Value
 
 # (op1, op2, op3) of the six hash stages, as the fusions below assume them
 EXPECTED_STAGES = (
@@ -73,10 +77,11 @@ class PlanConfig:
 
 @dataclass
 class Plan:
-    graph: Graph
-    alloc: ScratchAllocator
-    pool_base: int
-    pool_vectors: int
+    kernel: Kernel  # the whole graph, ready for ``Kernel.compile``
+
+    @property
+    def graph(self) -> Kernel:
+        return self.kernel
 
 
 def _mul(s: int) -> int:
@@ -85,31 +90,6 @@ def _mul(s: int) -> int:
 
 def _all_bits(n: int) -> list[tuple[int, ...]]:
     return [tuple((r >> (n - 1 - i)) & 1 for i in range(n)) for r in range(1 << n)]
-
-
-class _Consts:
-    """Scalar and broadcast constants at fixed scratch addresses, each made once."""
-
-    def __init__(self, g: Graph, alloc: ScratchAllocator) -> None:
-        self.g, self.alloc = g, alloc
-        self.scalars: dict[int, Value] = {}
-        self.vectors: dict[int, Value] = {}
-
-    def scalar(self, k: int) -> Value:
-        k &= WORD_MASK
-        if k not in self.scalars:
-            self.scalars[k] = self.g.const(k, f"c{k:#x}", self.alloc.alloc(f"c{k:#x}", 1))
-        return self.scalars[k]
-
-    def vector(self, k: int) -> Value:
-        k &= WORD_MASK
-        if k not in self.vectors:
-            s = self.scalar(k)
-            self.vectors[k] = self.g.broadcast(s, f"v{k:#x}", self.alloc.alloc(f"v{k:#x}", self.g.vlen))
-        return self.vectors[k]
-
-    def broadcast_of(self, s: Value, name: str) -> Value:
-        return self.g.broadcast(s, name, self.alloc.alloc(name, self.g.vlen))
 
 
 @dataclass
@@ -141,9 +121,8 @@ class TreeHashPlan:
         self.C = [c for _o1, c, _o2, _o3, _s in HASH_STAGES]
         self.S = [s for _o1, _c, _o2, _o3, s in HASH_STAGES]
         self.inv = self.C[5] & 1  # c = u & 1 is the branch bit xor this
-        self.g = Graph(self.vlen)
-        self.alloc = ScratchAllocator(params.scratch_size)
-        self.k = _Consts(self.g, self.alloc)
+        self.g = Kernel(params)
+        self.alloc = self.g.alloc
         self.levels = shape.height + 1
         self.td = min(cfg.select_depth, shape.height)
         if cfg.table_users is None:
@@ -166,12 +145,12 @@ class TreeHashPlan:
         self.node_loads: list[Op] = []
         for first in range(0, count, vlen):
             if FOREST_P + first + vlen <= s.mem_len:
-                vec = g.vload(self.k.scalar(FOREST_P + first), f"node[{first}:]", base + first)
+                vec = g.vload(self.g.const(FOREST_P + first), f"node[{first}:]", base + first)
                 self.node_loads.append(vec.producer)  # type: ignore[arg-type]
                 self.nodes.extend(g.lane(vec, k, f"node[{first + k}]") for k in range(min(vlen, count - first)))
             else:
                 for i in range(first, count):
-                    v = g.load(self.k.scalar(FOREST_P + i), f"node[{i}]", base + i)
+                    v = g.load(self.g.const(FOREST_P + i), f"node[{i}]", base + i)
                     self.node_loads.append(v.producer)  # type: ignore[arg-type]
                     self.nodes.append(v)
 
@@ -179,7 +158,7 @@ class TreeHashPlan:
         if i not in self.xored or addr is not None:
             name = f"node[{i}]^C5" + ("" if addr is None else f"@{addr}")
             where = addr if addr is not None else self.alloc.alloc(name, 1)
-            v = self.g.alu("^", self.nodes[i], self.k.scalar(self.C[5]), name, where)
+            v = self.g.alu("^", self.nodes[i], self.g.const(self.C[5]), name, where)
             if addr is not None:
                 return v
             self.xored[i] = v
@@ -193,7 +172,7 @@ class TreeHashPlan:
 
     def _depth_tables(self, d: int) -> None:
         """Multiplexer leaf vectors and bottom differences of depth d, made on first use."""
-        g, k = self.g, self.k
+        g = self.g
         if d in self.leaves:
             return
         group, g.group = g.group, -1  # start-up work, even when made on first use
@@ -201,13 +180,13 @@ class TreeHashPlan:
         diffs: dict[tuple[int, ...], Value] = {}
         for cbits in _all_bits(d):  # c_0 .. c_{d-1}
             idx = self._node_index(d, cbits)
-            leaves[cbits] = k.broadcast_of(self._node_c5(idx), f"T{d}[{idx}]")
+            leaves[cbits] = g.broadcast_fixed(self._node_c5(idx), f"T{d}[{idx}]")
         if self.cfg.keep_diff:
             for upper in _all_bits(d - 1):
                 i_hi, i_lo = (self._node_index(d, b) for b in ((1, *upper), (0, *upper)))
                 name = f"D{d}[{''.join(map(str, upper))}]"
                 sc = g.alu("-", self._node_c5(i_hi), self._node_c5(i_lo), name, self.alloc.alloc(name, 1))
-                diffs[upper] = k.broadcast_of(sc, "v" + name)
+                diffs[upper] = g.broadcast_fixed(sc, "v" + name)
         self.leaves[d], self.diffs[d] = leaves, diffs
         g.group = group
 
@@ -217,7 +196,7 @@ class TreeHashPlan:
 
         The tables overwrite the header and the top of the tree, which were read
         into scratch first (the stores follow those loads)."""
-        g, k, vlen = self.g, self.k, self.vlen
+        g, vlen = self.g, self.vlen
         layout = [(d, 0 if d == self.td else None) for d in depths]
         words_used = 0
         for i, (d, _b) in enumerate(layout):
@@ -234,12 +213,12 @@ class TreeHashPlan:
         stores = []
         for first in range(0, words_used, vlen):
             vec = g.join(lanes[first : first + vlen], base + first, f"tables[{first}:]")
-            stores.append(g.vstore(k.scalar(first), vec, after=self.node_loads))
+            stores.append(g.vstore(g.const(first), vec, after=self.node_loads))
         return stores
 
     def _copies(self) -> dict[int, _Level]:
         """Levels to gather from: pre-xored copies in the indices region where they fit."""
-        s, g, k, vlen = self.shape, self.g, self.k, self.vlen
+        s, g, vlen = self.shape, self.g, self.vlen
         out: dict[int, _Level] = {}
         free, end = s.indices_p, s.indices_p + s.batch
         for d in range(self.td + 1, s.height + 1):
@@ -251,8 +230,8 @@ class TreeHashPlan:
                 out[d] = _Level(first, False)
                 continue
             level = _Level(free, True)
-            c5, step = k.vector(self.C[5]), k.scalar(vlen)
-            src, dst = k.scalar(first), k.scalar(free)
+            c5, step = g.vconst(self.C[5]), g.const(vlen)
+            src, dst = g.const(first), g.const(free)
             for off in range(0, words, vlen):
                 if off:  # addresses by ALU adds: const would take load slots
                     src = g.alu("+", src, step, f"&L{d}[{off}]", self.alloc.alloc(f"&L{d}[{off}]", 1))
@@ -268,7 +247,7 @@ class TreeHashPlan:
 
     def _hash(self, x: Value, tag: str) -> tuple[Value, Value]:
         """(a5, a5 >> 16) for input x: stages 0..4 and the shift of stage 5 (a1's op: self.round_start)."""
-        g, v, C, S = self.g, self.k.vector, self.C, self.S
+        g, v, C, S = self.g, self.g.vconst, self.C, self.S
         a1 = g.madd(x, v(_mul(S[0])), v(C[0]), f"{tag}a1")
         self.round_start = a1.producer
         sh = g.binop(">>", a1, v(S[1]), f"{tag}s1")
@@ -302,7 +281,7 @@ class TreeHashPlan:
 
     def _horner(self, bits: list[Value], prefix: list[Value], tag: str) -> Value:
         """P = sum c_i 2^(n-1-i); ``prefix`` caches P_1, P_2, ... of this descent."""
-        g, v = self.g, self.k.vector
+        g, v = self.g, self.g.vconst
         if not prefix:
             prefix.append(bits[0])
         while len(prefix) < len(bits):
@@ -312,7 +291,7 @@ class TreeHashPlan:
 
     def _first_address(self, d: int, level: _Level, p: Value, c: Value, tag: str) -> Value:
         """base_d + path at depth d from P over the first d-1 bits and the newest bit c."""
-        g, v = self.g, self.k.vector
+        g, v = self.g, self.g.vconst
         # path = 2 r + b, r = (2^(d-1) - 1) - P (inverted bits) or P; b = 1 - c or c
         if self.inv:
             w = g.madd(p, v(-2), v(level.base + (1 << d) - 1), f"{tag}W{d}")
@@ -321,7 +300,7 @@ class TreeHashPlan:
         return g.binop("+", w, c, f"{tag}addr{d}")
 
     def _next_address(self, addr: Value, prev: _Level, level: _Level, c: Value, d: int, tag: str) -> Value:
-        g, v = self.g, self.k.vector
+        g, v = self.g, self.g.vconst
         # path' = 2 path + b: addr' = 2 addr + (base' - 2 base) + b, b = 1 - c or c
         k = level.base - 2 * prev.base + (1 if self.inv else 0)
         w = g.madd(addr, v(2), v(k), f"{tag}W{d}")
@@ -329,7 +308,7 @@ class TreeHashPlan:
 
     def _vector(self, j: int, lanes: int, addr_word: Value | None) -> None:
         """Every round of vector j (items 8j ..): load, hash and walk, store."""
-        g, s, v = self.g, self.shape, self.k.vector
+        g, s, v = self.g, self.shape, self.g.vconst
         g.group, g.round = j, 0
         tag = f"v{j}."
         if addr_word is not None:
@@ -337,7 +316,7 @@ class TreeHashPlan:
         else:  # a tail shorter than VLEN: vload would read past the end of memory
             base = self.alloc.alloc(f"tail_in[{j}]", self.vlen)
             first = s.values_p + j * self.vlen
-            words = [g.load(self.k.scalar(first + i), f"{tag}in[{i}]", base + i) for i in range(lanes)]
+            words = [g.load(self.g.const(first + i), f"{tag}in[{i}]", base + i) for i in range(lanes)]
             val = g.join(words, base, f"{tag}in")
         x = g.binop("^", val, self.root, f"{tag}x0")
         walk = _Descent()
@@ -366,7 +345,7 @@ class TreeHashPlan:
 
     def _next_node(self, j: int, npass: int, d: int, u: Value, walk: "_Descent", rt: str) -> tuple[Value, Value]:
         """(node ^ C5 at depth d, u) -- or (raw node, u ^ C5) when gathered from the tree."""
-        g, v, bits = self.g, self.k.vector, walk.bits
+        g, v, bits = self.g, self.g.vconst, walk.bits
         from_table = bool(self.table_stores) and (j, npass) in self.table_users
         if d < self.td and d in self.table_base and (j, npass, d) in self.shallow_users:
             # P plus the table's base: one add more than depth td's table
@@ -401,14 +380,14 @@ class TreeHashPlan:
             g.vstore(addr_word, out)
         else:
             for i in range(lanes):
-                g.store(self.k.scalar(s.values_p + j * self.vlen + i), g.lane(out, i, f"out[{j}][{i}]"))
+                g.store(self.g.const(s.values_p + j * self.vlen + i), g.lane(out, i, f"out[{j}][{i}]"))
 
     def build(self) -> Plan:
         s, g, vlen = self.shape, self.g, self.vlen
         g.group = -1
         self._node_scalars()
-        self.root = self.k.broadcast_of(self.nodes[0], "vnode[0]")
-        self.root_c5 = self.k.broadcast_of(self._node_c5(0), "vnode[0]^C5")
+        self.root = self.g.broadcast_fixed(self.nodes[0], "vnode[0]")
+        self.root_c5 = self.g.broadcast_fixed(self._node_c5(0), "vnode[0]^C5")
         self.table_base: dict[int, int] = {}
         depths = [] if self.td < 1 or not self.table_users else [self.td]
         shallow = sorted({d for _j, _p, d in self.cfg.shallow_users if 2 <= d < self.td}, reverse=True)
@@ -422,8 +401,8 @@ class TreeHashPlan:
         full = s.batch // vlen
         addr_words: list[Value] = []
         if full:  # a chain of ALU adds: the FLOW slot is the multiplexers'
-            addr_words.append(self.k.scalar(s.values_p))
-            step = self.k.scalar(vlen)
+            addr_words.append(self.g.const(s.values_p))
+            step = self.g.const(vlen)
             for j in range(1, full):
                 name = f"&values[{j * vlen}]"
                 addr_words.append(g.alu("+", addr_words[-1], step, name, self.alloc.alloc(name, 1)))
@@ -432,8 +411,6 @@ class TreeHashPlan:
             self._vector(j, lanes, addr_words[j] if lanes == vlen else None)
         free = self.alloc.largest_free
         words = free if self.cfg.pool_words is None else min(self.cfg.pool_words, free)
-        n_pool = words // vlen
-        if n_pool < 16:
+        if words // vlen < 16:
             raise PlanError(f"only {free} scratch words left for the register pool")
-        pool_base = self.alloc.alloc("pool", n_pool * vlen)
-        return Plan(g, self.alloc, pool_base, n_pool)
+        return Plan(g)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pymodel.isa import WORD_MASK, Engine, lookup
 
-from .opt_ir import Graph, Unit, Value
+from .ir import Graph, Unit, Value
 
 
 def interpret(graph: Graph, mem: list[int]) -> list[int]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .opt_ir import Graph, Unit
+from .ir import Graph, Unit
 
 GATHER_LATENCY = 4  # eight lanes over two load slots
 

@@ -31,7 +31,7 @@ from typing import Sequence
 from pymodel.isa import Engine, MachineParams
 from pymodel.program import Slot
 
-from .opt_ir import Graph, Op, Unit, Value
+from .ir import Graph, Op, Unit, Value
 
 NEVER = 1 << 60
 STALL_LIMIT = 200  # cycles without any issue: the graph cannot be scheduled in this pool

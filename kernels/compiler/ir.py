@@ -96,8 +96,8 @@ class Graph:
 
     # -- values --------------------------------------------------------------
 
-    def value(self, width: int, name: str, addr: int | None = None) -> Value:
-        v = Value(len(self.values), width, name, addr)
+    def value(self, width: int, name: str | None = None, addr: int | None = None) -> Value:
+        v = Value(len(self.values), width, name or f"t{len(self.values)}", addr)
         self.values.append(v)
         return v
 
@@ -123,23 +123,23 @@ class Graph:
         self.ops.append(op)
         return op
 
-    def _vec(self, name: str, addr: int | None = None) -> Value:
+    def _vec(self, name: str | None, addr: int | None = None) -> Value:
         return self.value(self.vlen, name, addr)
 
     # -- vector ops ----------------------------------------------------------
 
-    def binop(self, op: str, a: Value, b: Value, name: str) -> Value:
+    def binop(self, op: str, a: Value, b: Value, name: str | None = None) -> Value:
         d = self._vec(name)
         self._op(Unit.LANEWISE, op, d, (a, b))
         return d
 
-    def madd(self, a: Value, b: Value, c: Value, name: str) -> Value:
+    def madd(self, a: Value, b: Value, c: Value, name: str | None = None) -> Value:
         """a * b + c, lane-wise."""
         d = self._vec(name)
         self._op(Unit.VALU, "multiply_add", d, (a, b, c))
         return d
 
-    def mux(self, c: Value, hi: Value, lo: Value, diff: Value | None, name: str, after: Sequence[Op] = ()) -> Value:
+    def mux(self, c: Value, hi: Value, lo: Value, diff: Value | None, name: str | None = None, after: Sequence[Op] = ()) -> Value:
         """hi where c != 0 else lo; with ``diff`` = hi - lo (c must be 0 or 1) also as a multiply_add."""
         d = self._vec(name)
         if diff is None:
@@ -148,18 +148,18 @@ class Graph:
             self._op(Unit.MUX, "vselect", d, (c, hi, lo, diff), after=after)
         return d
 
-    def broadcast(self, scalar: Value, name: str, addr: int | None = None) -> Value:
+    def broadcast(self, scalar: Value, name: str | None = None, addr: int | None = None) -> Value:
         d = self._vec(name, addr)
         self._op(Unit.VALU, "vbroadcast", d, (scalar,))
         return d
 
-    def gather(self, addrs: Value, name: str, after: Sequence[Op] = ()) -> Value:
+    def gather(self, addrs: Value, name: str | None = None, after: Sequence[Op] = ()) -> Value:
         """Lane i = M[addrs lane i]; ``after``: stores that wrote the memory it reads."""
         d = self._vec(name)
         self._op(Unit.GATHER, "load_offset", d, (addrs,), after=after)
         return d
 
-    def vload(self, addr: Value, name: str, addr_of_dst: int | None = None) -> Value:
+    def vload(self, addr: Value, name: str | None = None, addr_of_dst: int | None = None) -> Value:
         d = self._vec(name, addr_of_dst)
         self._op(Unit.LOAD, "vload", d, (addr,))
         return d
@@ -170,22 +170,22 @@ class Graph:
 
     # -- scalar ops ----------------------------------------------------------
 
-    def const(self, k: int, name: str, addr: int | None = None) -> Value:
+    def const(self, k: int, name: str | None = None, addr: int | None = None) -> Value:
         d = self.value(1, name, addr)
         self._op(Unit.LOAD, "const", d, (), imm=k & WORD_MASK)
         return d
 
-    def add_imm(self, a: Value, k: int, name: str, addr: int | None = None) -> Value:
+    def add_imm(self, a: Value, k: int, name: str | None = None, addr: int | None = None) -> Value:
         d = self.value(1, name, addr)
         self._op(Unit.FLOW, "add_imm", d, (a,), imm=k & WORD_MASK)
         return d
 
-    def alu(self, op: str, a: Value, b: Value, name: str, addr: int | None = None) -> Value:
+    def alu(self, op: str, a: Value, b: Value, name: str | None = None, addr: int | None = None) -> Value:
         d = self.value(1, name, addr)
         self._op(Unit.ALU, op, d, (a, b))
         return d
 
-    def load(self, addr: Value, name: str, addr_of_dst: int | None = None) -> Value:
+    def load(self, addr: Value, name: str | None = None, addr_of_dst: int | None = None) -> Value:
         d = self.value(1, name, addr_of_dst)
         self._op(Unit.LOAD, "load", d, (addr,))
         return d
@@ -198,7 +198,7 @@ class Graph:
         op = self._op(Unit.DEBUG, "vcompare" if v.width > 1 else "compare", None, (v,))
         op.key = key
 
-    def lane(self, vector: Value, k: int, name: str) -> Value:
+    def lane(self, vector: Value, k: int, name: str | None = None) -> Value:
         """Lane k of ``vector`` as a scalar operand (an alias: no op, no words of its own)."""
         if vector.width == 1 or not 0 <= k < vector.width:
             raise ValueError(f"lane {k} of {vector}: not a lane of a vector")
@@ -206,7 +206,7 @@ class Graph:
         v.base, v.offset = vector, k
         return v
 
-    def join(self, lanes: Sequence[Value], addr: int, name: str) -> Value:
+    def join(self, lanes: Sequence[Value], addr: int, name: str | None = None) -> Value:
         """The vector at ``addr`` whose first lanes are the fixed-address scalars ``lanes``
         (at addr, addr+1, ...); the remaining lanes hold whatever scratch held."""
         for k, s in enumerate(lanes):

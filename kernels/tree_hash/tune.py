@@ -1,6 +1,7 @@
-"""Tuning the optimized variant's configuration by local search (a dev tool).
+"""Tuning the optimized variant's configuration (a dev tool; the search loop is
+``kernels.compiler.search``, the tree-hash knobs are here).
 
-    python -m kernels.tree_hash.opt_search --evals 400 --seed 1 [--start FILE] --out FILE
+    python -m kernels.tree_hash.tune --evals 400 --seed 1 [--start FILE] --out FILE
 
 The scheduler is a greedy list scheduler, so small changes of priorities or of
 which (vector, pass) reads the depth-td table move the cycle count by a few
@@ -24,9 +25,9 @@ from dataclasses import asdict, replace
 from pymodel.benchmark import BENCHMARK_SHAPE, Shape
 from pymodel.isa import DEFAULT_PARAMS
 
-from .opt_plan import PlanConfig, PlanError
-from .opt_priority import PriorityConfig
-from .opt_schedule import ScheduleError
+from ..compiler import CompileError, PriorityConfig
+from ..compiler.search import local_search
+from .plan import PlanConfig, PlanError
 from .optimized import OptConfig, build_program, default_config
 
 
@@ -48,7 +49,7 @@ def config_from_json(data: dict) -> OptConfig:
 def evaluate(cfg: OptConfig, shape: Shape = BENCHMARK_SHAPE) -> int:
     try:
         program, _symbols, _stats = build_program(shape, DEFAULT_PARAMS, cfg)
-    except (PlanError, ScheduleError):
+    except (PlanError, CompileError):
         return 1 << 30
     return len(program)
 
@@ -92,23 +93,12 @@ def mutate(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig:
 
 
 def search(start: OptConfig, evals: int, seed: int, log=sys.stdout) -> tuple[OptConfig, int]:
-    rng = random.Random(seed)
     n_vectors = -(-BENCHMARK_SHAPE.batch // DEFAULT_PARAMS.vlen)
-    best, best_cycles = start, evaluate(start)
-    print(f"start: {best_cycles} cycles", file=log, flush=True)
-    t0 = time.time()
-    for i in range(evals):
-        cand = mutate(best, rng, n_vectors)
-        cycles = evaluate(cand)
-        if cycles <= best_cycles:
-            if cycles < best_cycles:
-                print(f"eval {i}: {cycles} cycles ({time.time() - t0:.0f}s)", file=log, flush=True)
-            best, best_cycles = cand, cycles
-    return best, best_cycles
+    return local_search(start, evaluate, lambda cfg, rng: mutate(cfg, rng, n_vectors), evals, seed, log)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m kernels.tree_hash.opt_search", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m kernels.tree_hash.tune", description=__doc__.split("\n\n")[0])
     p.add_argument("--evals", type=int, default=200)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--start", help="JSON configuration to start from (default: the built-in one)")
