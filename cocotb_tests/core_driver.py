@@ -92,7 +92,7 @@ class CoreDriver:
         if self.job.imem_load is not ImemLoad.HOST:
             return []  # the SRAM model loaded +IMEM=<file> at time 0
         lines = Path(self.job.imem_hex).read_text().split()
-        return [int(line, 16) for line in lines]
+        return [int(line, 16) for line in lines if not line.startswith("//")]  # "//": the image's header
 
     async def _pulse(self, signal: Any) -> None:
         """High for exactly one rising edge; returns in the read-only phase of the

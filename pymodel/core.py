@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .events import Trap
 from .isa import DEFAULT_PARAMS, WORD_MASK, MachineParams, RunState
+from .configs import check_program_ops
 from .program import Program, as_program
 
 
@@ -117,6 +118,7 @@ class MachineBase:
     ) -> None:
         self.params = check_params(params)
         self.program = as_program(program, params)
+        check_program_ops(self.program, params)  # an op this machine's config lacks
         self.mem: list[int] = check_memory_image(mem)
         self.enable_pause = enable_pause
         self.enable_debug = enable_debug

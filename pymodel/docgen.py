@@ -37,6 +37,7 @@ PARAM_MEANINGS = {
     "mem_depth": "data memory words the RTL provides (the model uses the image's length)",
     "imem_depth": "bundles the RTL instruction memory holds",
     "trace_depth": "trace buffer entries; one more traps TRACE_FULL",
+    "extensions": "ISA extensions the machine has (see \"ISA extensions\"); none on the spec's machine",
 }
 
 RUN_STATE_MEANINGS = {
@@ -166,6 +167,36 @@ def states_section(params: MachineParams) -> str:
     return f"Run states (the RTL's `state` port):\n\n{states}\n\nTrap causes (the RTL's `trap_cause` port):\n\n{traps}"
 
 
+def extensions_section(params: MachineParams) -> str:
+    """One subsection per ISA extension: its ops (opcode, operands, semantics) and the configs that have it."""
+    from .configs import describe_extensions
+
+    out = []
+    for name, summary, ops in describe_extensions():
+        from .configs import CONFIGS
+
+        users = [c.name for c in CONFIGS.values() if name in c.extensions]
+        rows = [
+            [_code(op.name), str(op.engine), str(op.opcode), _operands(op), op.summary, _code(json.dumps(list(op.example)))]
+            for op in ops
+        ]
+        out.append(f"### Extension `{name}`\n\n{summary}.  Configs with it: {', '.join(_code(u) for u in users) or 'none'}.\n")
+        out.append(_table(["op", "engine", "opcode", "operands", "semantics", "example"], rows))
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def configs_section(params: MachineParams) -> str:
+    from .configs import CONFIGS
+
+    rows = []
+    for c in CONFIGS.values():
+        diff = [f"{f.name}={getattr(c.params, f.name)}" for f in dataclasses.fields(c.params)
+                if f.name != "extensions" and getattr(c.params, f.name) != getattr(DEFAULT_PARAMS, f.name)]  # fmt: skip
+        rows.append([_code(c.name), c.summary, ", ".join(diff) or "-", ", ".join(c.extensions) or "-", _code(c.kernel)])
+    return _table(["config", "machine", "params (vs the spec)", "extensions", "best kernel"], rows)
+
+
 SECTIONS: dict[str, Callable[[MachineParams], str]] = {
     "params": params_section,
     "ops": ops_section,
@@ -173,6 +204,8 @@ SECTIONS: dict[str, Callable[[MachineParams], str]] = {
     "encoding": encoding_section,
     "opcodes": opcodes_section,
     "states": states_section,
+    "extensions": extensions_section,
+    "configs": configs_section,
 }
 
 _MARKER = re.compile(r"<!-- (BEGIN|END) GENERATED: ([\w-]+)[^>]*-->")

@@ -41,6 +41,7 @@ from .isa import (
     by_opcode,
     signed,
 )
+from .configs import check_program_ops
 from .program import Bundle, Program, ProgramError, Slot, place
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -310,17 +311,41 @@ class HardwareImage:
     encoding: Encoding
 
     def write_hex(self, path: str | os.PathLike[str]) -> None:
-        """``$readmemh`` file: one bundle per line, bundle_bits/4 hex digits, bundle 0 first."""
+        """``$readmemh`` file: a header comment naming the ISA version and machine
+        config (``image_header``), then one bundle per line, bundle_bits/4 hex digits."""
         digits = self.encoding.bundle_bits // 4
-        text = "".join(f"{w:0{digits}x}\n" for w in self.words)
+        text = image_header(self.encoding) + "\n" + "".join(f"{w:0{digits}x}\n" for w in self.words)
         try:
             Path(path).write_text(text)
         except OSError as e:
             raise EncodingError(f"{path}: cannot write: {e.strerror or e}") from None
 
 
+IMAGE_HEADER_PREFIX = "//vliwsim-image:"
+
+
+def image_header(enc: Encoding) -> str:
+    """One token ($readmemh skips // comments): ISA version, config and bundle width.
+    An image whose header differs from the machine's is stale and refused."""
+    from .configs import image_tag
+
+    return f"{IMAGE_HEADER_PREFIX}{image_tag(enc.params)}:{enc.bundle_bits}"
+
+
+def _check_header(path: str | os.PathLike[str], line: str, enc: Encoding) -> None:
+    want = image_header(enc)
+    if line != want:
+        got = line[len(IMAGE_HEADER_PREFIX) :] if line.startswith(IMAGE_HEADER_PREFIX) else line
+        raise EncodingError(
+            f"{path}:1: stale or foreign hardware image: written for {got}, this machine is "
+            f"{want[len(IMAGE_HEADER_PREFIX):]} (ISA version:config:bundle bits); re-encode the program"
+        )
+
+
 def read_hex(path: str | os.PathLike[str], enc: Encoding) -> list[int]:
-    """Words of a file written by ``HardwareImage.write_hex``."""
+    """Words of a file written by ``HardwareImage.write_hex``.  A header (first
+    line) naming another ISA version or config is refused; a file without one
+    (plain hex from elsewhere) is read as it is."""
     digits = enc.bundle_bits // 4
     depth = enc.params.imem_depth
     max_bytes = depth * (digits + 2)  # a full instruction memory, CRLF line ends
@@ -338,7 +363,11 @@ def read_hex(path: str | os.PathLike[str], enc: Encoding) -> list[int]:
         raise EncodingError(
             f"{path}: larger than the instruction memory (imem_depth {depth} bundles of {digits} hex digits)"
         )
-    for n, line in enumerate(lines, start=1):
+    first = 0
+    if lines and lines[0].lstrip().startswith("//"):
+        _check_header(path, lines[0].strip(), enc)
+        first = 1
+    for n, line in enumerate(lines[first:], start=first + 1):
         text = line.strip()
         if len(text) != digits or not all(c in "0123456789abcdefABCDEF" for c in text):
             raise EncodingError(f"{path}:{n}: expected {digits} hex digits")
@@ -354,6 +383,10 @@ def to_hardware(program: Program, params: MachineParams = DEFAULT_PARAMS) -> Har
     if not isinstance(params, MachineParams):
         raise ValueError(f"params must be a pymodel.isa.MachineParams, got {type(params).__name__}")
     enc = Encoding(params)
+    try:
+        check_program_ops(program, params)  # an op of another config: refused, not encoded
+    except ProgramError as e:
+        raise EncodingError(str(e)) from None
     n = len(program)
     kept = [i for i, b in enumerate(program) if b.costs_cycle]
     if len(kept) > params.imem_depth:

@@ -19,6 +19,28 @@ from typing import Any, Callable, Iterator, Protocol
 WORD_BITS = 32
 WORD_MASK = (1 << WORD_BITS) - 1
 
+# Bumped whenever an existing op's opcode, operands or meaning changes (never for
+# an added op: opcodes are explicit and stable).  A hardware image records it.
+ISA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A named set of extra ops (``OpSpec.extension``); a machine config enables some."""
+
+    name: str
+    summary: str
+
+
+# Every ISA extension the table knows.  A machine enables some of them through
+# ``MachineParams.extensions`` (named machines: ``pymodel.configs``).
+EXTENSIONS: dict[str, Extension] = {
+    e.name: e
+    for e in (
+        Extension("vgather", "load engine: vgather d a, S[d+i] = M[S[a+i]] (one slot gathers VLEN words)"),
+    )
+}
+
 
 class Engine(str, Enum):
     """An execution engine; the value is the name used in programs."""
@@ -57,9 +79,14 @@ class MachineParams:
     mem_depth: int = 1 << 14  # data memory words the RTL provides
     imem_depth: int = 1 << 18  # bundles the RTL instruction memory holds
     trace_depth: int = 1024  # trace buffer entries; one more is a trap
+    # ISA extensions this machine has (names from EXTENSIONS), kept sorted.
+    extensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self._check_extensions()
         for f in fields(self):
+            if f.name == "extensions":
+                continue
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"MachineParams.{f.name} must be an integer, got {value!r}")
@@ -76,6 +103,21 @@ class MachineParams:
             # Jumps change pc at once; two flow slots would need an order rule
             # for two jumps that the spec does not give.
             raise ValueError("MachineParams.flow_slots must be 1")
+
+    def _check_extensions(self) -> None:
+        raw = self.extensions
+        if isinstance(raw, str) or not isinstance(raw, (tuple, list, set, frozenset)):
+            raise ValueError(f"MachineParams.extensions must be a list of extension names, got {raw!r}")
+        for name in raw:
+            if name not in EXTENSIONS:
+                known = ", ".join(EXTENSIONS) or "none"
+                raise ValueError(f"MachineParams.extensions: unknown ISA extension {name!r} (known: {known})")
+        # Sorted and de-duplicated, so equal machines compare (and hash, and repr) equal.
+        object.__setattr__(self, "extensions", tuple(sorted(set(raw))))
+
+    def has(self, op: "OpSpec") -> bool:
+        """Whether this machine has ``op`` (a base op, or one of its extensions)."""
+        return op.extension is None or op.extension in self.extensions
 
     def slot_limit(self, engine: Engine) -> int:
         return {
@@ -191,6 +233,10 @@ class OpSpec:
     # Observable outside scratch/memory (trace buffer): kept in program order.
     side_effect: bool = False
     binop: Callable[[int, int], int] | None = field(default=None, repr=False, compare=False)
+    # The ISA extension the op belongs to (None: every machine has it).
+    extension: str | None = None
+    # Extra coverage goals: corner-class names of pymodel.coverage_classes to hit for this op.
+    corners: tuple[str, ...] = ()
 
     @property
     def arity(self) -> int:
@@ -310,6 +356,20 @@ def _vload(x: ExecContext, d: int, a: int) -> None:
         x.write_scratch(d + i, x.read_mem(base + i))
 
 
+def _vgather(x: ExecContext, d: int, a: int) -> None:
+    for i in range(x.vlen):
+        addr = x.read_scratch(a + i)
+        try:
+            word = x.read_mem(addr)
+        except Exception as e:
+            # The context's fault says which address; a trap should also say which lane.
+            if isinstance(getattr(e, "detail", None), str):
+                e.detail = f"vgather lane {i}: {e.detail}"  # type: ignore[attr-defined]
+                e.args = (e.detail,)  # type: ignore[attr-defined]
+            raise
+        x.write_scratch(d + i, word)
+
+
 def _const(x: ExecContext, d: int, k: int) -> None:
     x.write_scratch(d, _wrap(k))
 
@@ -399,10 +459,16 @@ RD, WR, NO = Access.READ, Access.WRITE, Access.NONE
 F = Field
 
 
+OPCODE_BITS = 6  # width of the opcode field of an encoded slot; 0 is the empty slot
+
+
 def _ops(engine: Engine, rows: list[tuple]) -> list[OpSpec]:
-    """rows: (name, operands, execute, summary, example, flags); opcodes count from 1."""
+    """rows: (opcode, name, operands, execute, summary, example, flags).
+
+    Opcodes are explicit and never renumbered: a new op takes an unused one
+    (``check_table`` refuses duplicates and values outside 1 .. 2^OPCODE_BITS-1)."""
     out = []
-    for opcode, (name, operands, execute, summary, example, flags) in enumerate(rows, start=1):
+    for opcode, name, operands, execute, summary, example, flags in rows:
         out.append(
             OpSpec(
                 name=name,
@@ -420,17 +486,23 @@ def _ops(engine: Engine, rows: list[tuple]) -> list[OpSpec]:
 
 _BIN = lambda k: (("d", k, WR, F.DST), ("a", k, RD, F.SRC1), ("b", k, RD, F.SRC2))  # noqa: E731
 
+# The binops' opcodes, the same on the ALU and the VALU.
+BINOP_OPCODES: dict[str, int] = {
+    "+": 1, "-": 2, "*": 3, "//": 4, "cdiv": 5, "^": 6, "&": 7, "|": 8, "<<": 9, ">>": 10, "%": 11, "<": 12, "==": 13,
+}  # fmt: skip
+
 _ALU = [
-    (name, _BIN(S), _alu_exec(fn), f"S[d] = S[a] {name} S[b]: {text}", (name, 10, 11, 12), {"binop": fn})
+    (BINOP_OPCODES[name], name, _BIN(S), _alu_exec(fn), f"S[d] = S[a] {name} S[b]: {text}", (name, 10, 11, 12), {"binop": fn})
     for name, fn, text in ALU_BINOPS
 ]
 
 _VALU = [
-    (name, _BIN(V), _valu_exec(fn), f"lane-wise S[d+i] = S[a+i] {name} S[b+i]: {text}", (name, 16, 24, 32), {"binop": fn})
+    (BINOP_OPCODES[name], name, _BIN(V), _valu_exec(fn), f"lane-wise S[d+i] = S[a+i] {name} S[b+i]: {text}", (name, 16, 24, 32), {"binop": fn})
     for name, fn, text in ALU_BINOPS
 ] + [
-    ("vbroadcast", (("d", V, WR, F.DST), ("a", S, RD, F.SRC1)), _vbroadcast, "S[d+i] = S[a]", ("vbroadcast", 16, 3), {}),
+    (14, "vbroadcast", (("d", V, WR, F.DST), ("a", S, RD, F.SRC1)), _vbroadcast, "S[d+i] = S[a]", ("vbroadcast", 16, 3), {}),
     (
+        15,
         "multiply_add",
         (("d", V, WR, F.DST), ("a", V, RD, F.SRC1), ("b", V, RD, F.SRC2), ("c", V, RD, F.SRC3)),
         _multiply_add,
@@ -441,8 +513,9 @@ _VALU = [
 ]
 
 _LOAD = [
-    ("load", (("d", S, WR, F.DST), ("a", S, RD, F.SRC1)), _load, "S[d] = M[S[a]]", ("load", 20, 3), {"reads_mem": True}),
+    (1, "load", (("d", S, WR, F.DST), ("a", S, RD, F.SRC1)), _load, "S[d] = M[S[a]]", ("load", 20, 3), {"reads_mem": True}),
     (
+        2,
         "load_offset",
         (("d", S, WR, F.DST), ("a", S, RD, F.SRC1), ("k", O, NO, F.SRC2)),
         _load_offset,
@@ -450,17 +523,28 @@ _LOAD = [
         ("load_offset", 16, 24, 3),
         {"reads_mem": True},
     ),
-    ("vload", (("d", V, WR, F.DST), ("a", S, RD, F.SRC1)), _vload, "S[d+i] = M[S[a]+i]", ("vload", 16, 3), {"reads_mem": True}),
-    ("const", (("d", S, WR, F.DST), ("k", I, NO, F.IMM)), _const, "S[d] = k mod 2^32", ("const", 20, 0x7ED55D16), {}),
+    (3, "vload", (("d", V, WR, F.DST), ("a", S, RD, F.SRC1)), _vload, "S[d+i] = M[S[a]+i]", ("vload", 16, 3), {"reads_mem": True}),
+    (4, "const", (("d", S, WR, F.DST), ("k", I, NO, F.IMM)), _const, "S[d] = k mod 2^32", ("const", 20, 0x7ED55D16), {}),
+    # Extension "vgather" (pymodel.configs: the vgather machine).
+    (
+        5,
+        "vgather",
+        (("d", V, WR, F.DST), ("a", V, RD, F.SRC1)),
+        _vgather,
+        "S[d+i] = M[S[a+i]] for every lane i; a lane out of range traps (MEM_RANGE, naming the lane)",
+        ("vgather", 16, 24),
+        {"reads_mem": True, "extension": "vgather", "corners": ("lane_addresses_distinct", "lane_addresses_equal")},
+    ),
 ]
 
 _STORE = [
-    ("store", (("a", S, RD, F.SRC1), ("s", S, RD, F.SRC2)), _store, "M[S[a]] = S[s]", ("store", 3, 20), {"writes_mem": True}),
-    ("vstore", (("a", S, RD, F.SRC1), ("s", V, RD, F.SRC2)), _vstore, "M[S[a]+i] = S[s+i]", ("vstore", 3, 16), {"writes_mem": True}),
+    (1, "store", (("a", S, RD, F.SRC1), ("s", S, RD, F.SRC2)), _store, "M[S[a]] = S[s]", ("store", 3, 20), {"writes_mem": True}),
+    (2, "vstore", (("a", S, RD, F.SRC1), ("s", V, RD, F.SRC2)), _vstore, "M[S[a]+i] = S[s+i]", ("vstore", 3, 16), {"writes_mem": True}),
 ]
 
 _FLOW = [
     (
+        1,
         "select",
         (("d", S, WR, F.DST), ("c", S, RD, F.SRC1), ("a", S, RD, F.SRC2), ("b", S, RD, F.SRC3)),
         _select,
@@ -469,6 +553,7 @@ _FLOW = [
         {},
     ),
     (
+        2,
         "vselect",
         (("d", V, WR, F.DST), ("c", V, RD, F.SRC1), ("a", V, RD, F.SRC2), ("b", V, RD, F.SRC3)),
         _vselect,
@@ -476,12 +561,13 @@ _FLOW = [
         ("vselect", 16, 24, 32, 40),
         {},
     ),
-    ("add_imm", (("d", S, WR, F.DST), ("a", S, RD, F.SRC1), ("k", I, NO, F.IMM)), _add_imm, "S[d] = S[a] + k, mod 2^32", ("add_imm", 20, 20, 1), {}),
-    ("halt", (), _halt, "stop the core; the rest of the bundle still executes", ("halt",), {"control": True}),
-    ("pause", (), _pause, "stop until resumed, if pausing is enabled; else nothing", ("pause",), {"control": True}),
-    ("trace_write", (("a", S, RD, F.SRC1),), _trace_write, "append S[a] to the trace buffer", ("trace_write", 20), {"side_effect": True}),
-    ("cond_jump", (("c", S, RD, F.SRC1), ("t", T, NO, F.IMM)), _cond_jump, "if S[c] != 0: pc = t", ("cond_jump", 20, 5), {"control": True}),
+    (3, "add_imm", (("d", S, WR, F.DST), ("a", S, RD, F.SRC1), ("k", I, NO, F.IMM)), _add_imm, "S[d] = S[a] + k, mod 2^32", ("add_imm", 20, 20, 1), {}),
+    (4, "halt", (), _halt, "stop the core; the rest of the bundle still executes", ("halt",), {"control": True}),
+    (5, "pause", (), _pause, "stop until resumed, if pausing is enabled; else nothing", ("pause",), {"control": True}),
+    (6, "trace_write", (("a", S, RD, F.SRC1),), _trace_write, "append S[a] to the trace buffer", ("trace_write", 20), {"side_effect": True}),
+    (7, "cond_jump", (("c", S, RD, F.SRC1), ("t", T, NO, F.IMM)), _cond_jump, "if S[c] != 0: pc = t", ("cond_jump", 20, 5), {"control": True}),
     (
+        8,
         "cond_jump_rel",
         (("c", S, RD, F.SRC1), ("k", R, NO, F.IMM)),
         _cond_jump_rel,
@@ -489,13 +575,15 @@ _FLOW = [
         ("cond_jump_rel", 20, -3),
         {"control": True},
     ),
-    ("jump", (("t", T, NO, F.IMM),), _jump, "pc = t", ("jump", 5), {"control": True}),
-    ("jump_indirect", (("a", S, RD, F.SRC1),), _jump_indirect, "pc = S[a]", ("jump_indirect", 20), {"control": True}),
-    ("coreid", (("d", S, WR, F.DST),), _coreid, "S[d] = this core's id", ("coreid", 20), {}),
+    (9, "jump", (("t", T, NO, F.IMM),), _jump, "pc = t", ("jump", 5), {"control": True}),
+    (10, "jump_indirect", (("a", S, RD, F.SRC1),), _jump_indirect, "pc = S[a]", ("jump_indirect", 20), {"control": True}),
+    (11, "coreid", (("d", S, WR, F.DST),), _coreid, "S[d] = this core's id", ("coreid", 20), {}),
 ]
 
+# Debug ops are never encoded; their opcodes only keep the table uniform.
 _DEBUG = [
     (
+        1,
         "compare",
         (("a", S, RD, F.NONE), ("key", OperandKind.KEY, NO, F.NONE)),
         _compare,
@@ -504,6 +592,7 @@ _DEBUG = [
         {},
     ),
     (
+        2,
         "vcompare",
         (("a", V, RD, F.NONE), ("keys", OperandKind.KEYS, NO, F.NONE)),
         _vcompare,
@@ -511,7 +600,7 @@ _DEBUG = [
         ("vcompare", 16, [["k", i] for i in range(8)]),
         {},
     ),
-    ("comment", (("text", OperandKind.TEXT, NO, F.NONE),), _comment, "does nothing", ("comment", "set-up done"), {}),
+    (3, "comment", (("text", OperandKind.TEXT, NO, F.NONE),), _comment, "does nothing", ("comment", "set-up done"), {}),
 ]
 
 OPS: tuple[OpSpec, ...] = tuple(
@@ -523,6 +612,32 @@ OPS: tuple[OpSpec, ...] = tuple(
     + _ops(Engine.DEBUG, _DEBUG)
 )
 
+
+class TableError(ValueError):
+    """The ISA table itself is inconsistent (a developer's edit, not user input)."""
+
+
+def check_table(ops: tuple[OpSpec, ...] = OPS) -> None:
+    """Opcodes unique per engine and in 1 .. 2^OPCODE_BITS-1; names unique per engine;
+    extensions known.  Run at import: a bad edit fails at once, naming the op."""
+    seen: dict[tuple[Engine, int], str] = {}
+    names: set[tuple[Engine, str]] = set()
+    for op in ops:
+        if not 1 <= op.opcode < 1 << OPCODE_BITS:
+            raise TableError(f"op {op.name} ({op.engine}): opcode {op.opcode} outside 1..{(1 << OPCODE_BITS) - 1}")
+        key = (op.engine, op.opcode)
+        if key in seen:
+            raise TableError(f"op {op.name} ({op.engine}): opcode {op.opcode} is already {seen[key]}'s")
+        seen[key] = op.name
+        if (op.engine, op.name) in names:
+            raise TableError(f"op {op.name} is in the {op.engine} table twice")
+        names.add((op.engine, op.name))
+        if op.extension is not None and op.extension not in EXTENSIONS:
+            raise TableError(f"op {op.name} ({op.engine}): unknown extension {op.extension!r} (add it to EXTENSIONS)")
+
+
+check_table()
+
 _BY_KEY: dict[tuple[Engine, str], OpSpec] = {(op.engine, op.name): op for op in OPS}
 _BY_OPCODE: dict[tuple[Engine, int], OpSpec] = {(op.engine, op.opcode): op for op in OPS}
 
@@ -532,7 +647,8 @@ class UnknownOp(KeyError):
 
 
 def lookup(engine: Engine | str, name: str) -> OpSpec:
-    """The OpSpec of op ``name`` on ``engine``; UnknownOp names what exists."""
+    """The OpSpec of op ``name`` on ``engine`` (any extension's too; a machine's
+    ops: ``ops_of(engine, params)``); UnknownOp names what exists."""
     try:
         eng = Engine(engine)
     except ValueError:
@@ -540,7 +656,7 @@ def lookup(engine: Engine | str, name: str) -> OpSpec:
     try:
         return _BY_KEY[(eng, name)]
     except KeyError:
-        names = ", ".join(op.name for op in ops_of(eng))
+        names = ", ".join(op.name for op in all_ops_of(eng))
         raise UnknownOp(f"unknown op {name!r} on engine {eng} (its ops: {names})") from None
 
 
@@ -551,8 +667,18 @@ def by_opcode(engine: Engine, opcode: int) -> OpSpec:
         raise UnknownOp(f"engine {engine} has no opcode {opcode}") from None
 
 
-def ops_of(engine: Engine) -> Iterator[OpSpec]:
+def ops_of(engine: Engine, params: MachineParams = DEFAULT_PARAMS) -> Iterator[OpSpec]:
+    """The ops of ``engine`` that the machine ``params`` has (base ops + its extensions)."""
+    return (op for op in OPS if op.engine is engine and params.has(op))
+
+
+def all_ops_of(engine: Engine) -> Iterator[OpSpec]:
+    """Every op of ``engine`` in the table, extensions included."""
     return (op for op in OPS if op.engine is engine)
+
+
+def extension_ops(extension: str) -> list[OpSpec]:
+    return [op for op in OPS if op.extension == extension]
 
 
 # --------------------------------------------------------------------------
@@ -572,7 +698,7 @@ class Encoding:
     """
 
     params: MachineParams = DEFAULT_PARAMS
-    opcode_bits: int = 6
+    opcode_bits: int = OPCODE_BITS
     imm_bits: int = WORD_BITS
 
     def __post_init__(self) -> None:

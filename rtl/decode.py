@@ -16,7 +16,7 @@ from amaranth.hdl import Module, Mux, Value
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from pymodel.isa import Engine, Field, OpSpec, lookup, ops_of
+from pymodel.isa import Engine, Field, OpSpec, all_ops_of, lookup, ops_of
 
 from .geometry import CoreGeometry, offset_operand
 
@@ -50,7 +50,7 @@ def member_name(op_name: str) -> str:
 def op_enum(engine: Engine, opcode_bits: int) -> type[enum.Enum]:
     """amaranth enum of ``engine``'s opcodes (``NONE`` = 0 = empty slot)."""
     members = {EMPTY: 0}
-    for op in ops_of(engine):
+    for op in all_ops_of(engine):  # every table op has a member; a machine decodes only its own
         name = member_name(op.name)
         if name in members:
             raise ValueError(f"two ops of engine {engine} map to enum member {name}")
@@ -107,8 +107,12 @@ class SlotDecoder(wiring.Component):
 
         opcode = word[: enc.opcode_bits]
         ops = op_enum(self._engine, enc.opcode_bits)
+        # Ops of ISA extensions this machine lacks decode as illegal (ILLEGAL_OP trap).
+        has = {EMPTY} | {member_name(op.name) for op in ops_of(self._engine, self._geom.params)}
         with m.Switch(opcode):
             for member in ops:
+                if member.name not in has:
+                    continue
                 with m.Case(member.value):
                     m.d.comb += self.slot.op.eq(member)
             with m.Default():
@@ -128,7 +132,7 @@ def _field(slot: data.View, f: Field) -> Value:
 
 
 def offset_ops(engine: Engine) -> list[tuple[OpSpec, Field]]:
-    return [(op, f) for op in ops_of(engine) if (f := offset_operand(op)) is not None]
+    return [(op, f) for op in all_ops_of(engine) if (f := offset_operand(op)) is not None]
 
 
 def operand_base(geom: CoreGeometry, engine: Engine, slot: data.View, f: Field) -> Value:

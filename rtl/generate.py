@@ -85,6 +85,12 @@ def write_verilog(
     return top
 
 
+def rtlil_text(params: MachineParams = DEFAULT_PARAMS) -> str:
+    """The core as Amaranth's RTLIL (with src attributes): Yosys reads it much faster
+    than the Verilog (tools/dse.py's cost runs)."""
+    return rtlil.convert(VliwCore(params), name=TOP_MODULE, emit_src=True)
+
+
 def verilog_sources(top: Path) -> list[Path]:
     """Every file a simulator needs for the core written by ``write_verilog``."""
     return [top, top.parent / SRAM_VERILOG.name]
@@ -100,10 +106,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="build/rtl", help="output directory (default: build/rtl)")
     ap.add_argument("--hierarchical", action="store_true", help="keep the module hierarchy (default: flatten)")
     ap.add_argument("--mutant", metavar="NAME", help="plant a deliberate bug (names: python -m tools.mutate --list)")
+    ap.add_argument("--config", default="default", help="machine config (pymodel.configs; default: the spec's)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        top = write_verilog(DEFAULT_PARAMS, args.out, flatten=not args.hierarchical, mutant=args.mutant)
+        from pymodel.configs import UnknownConfig, get_config
+
+        try:
+            params = get_config(args.config).params
+        except UnknownConfig as e:
+            ap.error(str(e))
+        top = write_verilog(params, args.out, flatten=not args.hierarchical, mutant=args.mutant)
     except ValueError as e:
         ap.error(str(e))
     except GenerateError as e:

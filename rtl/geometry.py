@@ -95,7 +95,7 @@ class CoreGeometry:
         """Scratch read lanes one slot of ``engine`` needs per field: the widest
         scratch operand read through that field by any of the engine's ops."""
         lanes: dict[Field, int] = {}
-        for op in ops_of(engine):
+        for op in ops_of(engine, self.params):
             for o in op.operands:
                 if o.access is Access.READ and o.kind.is_scratch:
                     lanes[o.field] = max(lanes.get(o.field, 0), o.width(self.params))
@@ -104,7 +104,7 @@ class CoreGeometry:
     def write_lanes(self, engine: Engine) -> int:
         """Scratch write lanes of one slot of ``engine``."""
         return max(
-            (o.width(self.params) for op in ops_of(engine) for o in op.operands if o.access is Access.WRITE),
+            (o.width(self.params) for op in ops_of(engine, self.params) for o in op.operands if o.access is Access.WRITE),
             default=0,
         )
 

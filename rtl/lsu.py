@@ -6,23 +6,23 @@ The memory itself (and the later-wins rule among store lanes) is in dmem.py.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from pymodel.isa import WORD_BITS, Engine, Field, ops_of
+from pymodel.isa import WORD_BITS, Engine, Field, MachineParams, lookup, ops_of
 
 from .decode import op_enum, operand_base, slot_layout
 from .geometry import CoreGeometry
 from .mutants import check_mutant, is_active
 from .trapcode import TrapCode
 
-LOAD_OPS = ("load", "load_offset", "vload", "const")
+LOAD_OPS = ("load", "load_offset", "vload", "const", "vgather")
 STORE_OPS = ("store", "vstore")
 
 
-def _check_covered(engine: Engine, implemented: tuple[str, ...]) -> None:
-    unknown = [op.name for op in ops_of(engine) if op.name not in implemented]
+def _check_covered(engine: Engine, implemented: tuple[str, ...], params: MachineParams) -> None:
+    unknown = [op.name for op in ops_of(engine, params) if op.name not in implemented]
     if unknown:
         raise NotImplementedError(f"rtl.lsu has no HDL for {engine} op(s) {unknown}")
 
@@ -44,7 +44,8 @@ class LoadSlot(wiring.Component):
         super().__init__(
             {
                 "slot": In(slot_layout(geom, Engine.LOAD)),
-                "src1": In(data.ArrayLayout(WORD_BITS, 1)),
+                # VLEN lanes when the machine has vgather (S[a+i]), else one
+                "src1": In(data.ArrayLayout(WORD_BITS, geom.read_lanes(Engine.LOAD)[Field.SRC1])),
                 "mem_size": In(geom.dmem_addr_bits + 1),
                 "mem_raddr": Out(addrs),
                 "mem_rdata": In(words),
@@ -59,7 +60,7 @@ class LoadSlot(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         geom = self._geom
-        _check_covered(Engine.LOAD, LOAD_OPS)
+        _check_covered(Engine.LOAD, LOAD_OPS, geom.params)
         ops = op_enum(Engine.LOAD, geom.encoding.opcode_bits)
         op = self.slot.op
         is_scalar_load = (op == ops["LOAD"]) | (op == ops["LOAD_OFFSET"])
@@ -95,7 +96,21 @@ class LoadSlot(wiring.Component):
             self.fault.eq((is_scalar_load & (a >= self.mem_size)) | (is_vload & (last >= self.mem_size))),
             self.fault_cause.eq(TrapCode.MEM_RANGE),
         ]
+        if geom.params.has(lookup(Engine.LOAD, "vgather")):
+            self._vgather(m, ops, dst)
         return m
+
+    def _vgather(self, m: Module, ops, dst) -> None:
+        """Extension vgather: lane i reads M[S[a+i]] into S[d+i]; any lane out of range traps."""
+        is_vgather = self.slot.op == ops["VGATHER"]
+        out_of_range = []
+        for i in range(self._geom.mem_lanes):
+            addr = self.src1[i]
+            out_of_range.append(addr >= self.mem_size)  # the full 32-bit address: never wrapped
+            with m.If(is_vgather):  # later comb assignments win over the lane loop's
+                m.d.comb += [self.mem_raddr[i].eq(addr), self.wr_en[i].eq(1), self.wr_data[i].eq(self.mem_rdata[i])]
+        with m.If(is_vgather):
+            m.d.comb += self.fault.eq(Cat(*out_of_range).any())
 
 
 class StoreSlot(wiring.Component):
@@ -121,7 +136,7 @@ class StoreSlot(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         geom = self._geom
-        _check_covered(Engine.STORE, STORE_OPS)
+        _check_covered(Engine.STORE, STORE_OPS, geom.params)
         ops = op_enum(Engine.STORE, geom.encoding.opcode_bits)
         is_store = self.slot.op == ops["STORE"]
         is_vstore = self.slot.op == ops["VSTORE"]

@@ -34,7 +34,7 @@ class ScratchRangeCheck(wiring.Component):
         size = geom.params.scratch_size
         ops = op_enum(self._engine, geom.encoding.opcode_bits)
         with m.Switch(slot.op):
-            for op in ops_of(self._engine):
+            for op in ops_of(self._engine, geom.params):
                 off_field = offset_operand(op)
                 offset: Value = getattr(slot, off_field.value) if off_field is not None else Const(0)
                 bad = []

@@ -84,7 +84,8 @@ def test_write_hex(tmp_path):
     _, image = hw([{"alu": [("+", 1, 2, 3)]}, {"flow": [("halt",)]}, COMMENT])
     path = tmp_path / "imem.hex"
     image.write_hex(path)
-    lines = path.read_text().splitlines()
+    header, *lines = path.read_text().splitlines()
+    assert header == "//vliwsim-image:isa2:default:1472"  # ISA version, config, bundle bits
     assert len(lines) == 2 and all(len(line) == image.encoding.bundle_bits // 4 == 368 for line in lines)
     assert int(lines[0], 16) == image.words[0] and lines[0].endswith("30040041")  # + 1 2 3: 1 | 1 << 6 | 2 << 17 | 3 << 28
     assert read_hex(path, image.encoding) == image.words
