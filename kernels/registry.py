@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import tree_hash
+from pymodel.benchmark import Shape
+
+from . import hash_values, tree_hash
 from .builder import BuiltKernel
 
 
@@ -23,6 +25,8 @@ class KernelInfo:
     variant_summaries: dict[str, str]
     # build(variant, shape, params, *, debug_problem=None) -> BuiltKernel
     build: Callable[..., BuiltKernel]
+    # reference(mem, shape) -> the values region the kernel must leave (None: the tree hash's)
+    reference: Callable[[list[int], Shape], list[int]] | None = None
 
 
 KERNELS: dict[str, KernelInfo] = {
@@ -33,6 +37,15 @@ KERNELS: dict[str, KernelInfo] = {
         default_variant=tree_hash.DEFAULT_VARIANT,
         variant_summaries={name: v.summary for name, v in tree_hash.VARIANTS.items()},
         build=tree_hash.build,
+    ),
+    hash_values.NAME: KernelInfo(
+        name=hash_values.NAME,
+        summary="the benchmark hash applied R times to each of the B values (no tree); kernels/hash_values.py",
+        variants=tuple(hash_values.VARIANTS),
+        default_variant=hash_values.DEFAULT_VARIANT,
+        variant_summaries=dict(hash_values.VARIANTS),
+        build=hash_values.build,
+        reference=hash_values.reference,
     ),
 }
 

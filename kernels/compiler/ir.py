@@ -32,6 +32,7 @@ class Unit(str, Enum):
     VALU = "valu"  # multiply_add, vbroadcast
     MUX = "flow|valu"  # vselect(c, hi, lo) or multiply_add(c, hi - lo, lo)
     FLOW = "flow"  # vselect on computed inputs, add_imm
+    CONST = "load|flow"  # const k, or add_imm(zero, k) on FLOW (``Op.zero``: a word known to hold 0)
     LOAD = "load"  # const, load, vload
     GATHER = "load x8"  # load_offset, lane by lane
     ALU = "alu"  # scalar binop
@@ -79,6 +80,7 @@ class Op:
     prio: float = 0.0  # smaller issues first among ready ops
     after: tuple["Op", ...] = ()  # memory order: issue at least a cycle after these
     key: object = None  # debug compare: the reference key(s)
+    zero: "Value | None" = None  # CONST: a scalar holding 0, for the FLOW form (not a source: the LOAD form waits for nothing)
 
     def __repr__(self) -> str:
         return f"{self.name} {self.dst} <- {', '.join(map(repr, self.srcs))}"
@@ -170,10 +172,21 @@ class Graph:
 
     # -- scalar ops ----------------------------------------------------------
 
-    def const(self, k: int, name: str | None = None, addr: int | None = None) -> Value:
+    def const(self, k: int, name: str | None = None, addr: int | None = None, zero: Value | None = None) -> Value:
+        """k as a scalar: a LOAD ``const``; with ``zero`` (a scalar holding 0) it may also
+        run as FLOW ``add_imm(zero, k)``."""
         d = self.value(1, name, addr)
-        self._op(Unit.LOAD, "const", d, (), imm=k & WORD_MASK)
+        if zero is None:
+            self._op(Unit.LOAD, "const", d, (), imm=k & WORD_MASK)
+        else:
+            self._op(Unit.CONST, "const", d, (), imm=k & WORD_MASK).zero = zero
         return d
+
+    def zero_word(self, addr: int, name: str = "zero") -> Value:
+        """A scalar at ``addr`` set to 0 as ``x ^ x`` (ALU) of whatever the word held:
+        no load slot, no assumption about scratch at start."""
+        junk = self.value(1, f"{name}.before", addr)  # fixed address, no producer: readable at once
+        return self.alu("^", junk, junk, name, addr)
 
     def add_imm(self, a: Value, k: int, name: str | None = None, addr: int | None = None) -> Value:
         d = self.value(1, name, addr)

@@ -50,12 +50,25 @@ class Compiled:
 class Kernel(Graph):
     """A dataflow kernel: ``Graph`` ops plus fixed scratch, a constant pool and ``compile``."""
 
-    def __init__(self, params: MachineParams = DEFAULT_PARAMS) -> None:
+    def __init__(self, params: MachineParams = DEFAULT_PARAMS, *, flow_consts: bool = True) -> None:
+        """``flow_consts``: pooled constants may also be made by the FLOW engine
+        (``add_imm`` on a word zeroed by the ALU), when the load engine is busier."""
         super().__init__(params.vlen)
         self.params = params
         self.alloc = ScratchAllocator(params.scratch_size)
         self._scalars: dict[int, Value] = {}
         self._vectors: dict[int, Value] = {}
+        self.flow_consts = flow_consts
+        self._zero: Value | None = None
+
+    @property
+    def zero(self) -> Value:
+        """A scalar holding 0 (made once, by the ALU)."""
+        if self._zero is None:
+            group, self.group = self.group, -1
+            self._zero = self.zero_word(self.fixed("zero"))
+            self.group = group
+        return self._zero
 
     # -- constants and fixed scratch ---------------------------------------------
 
@@ -67,7 +80,8 @@ class Kernel(Graph):
         k &= WORD_MASK
         if k not in self._scalars:
             label = f"c{k:#x}"
-            self._scalars[k] = super().const(k, label, self.alloc.alloc(label, 1))
+            zero = self.zero if self.flow_consts else None
+            self._scalars[k] = super().const(k, label, self.alloc.alloc(label, 1), zero=zero)
         return self._scalars[k]
 
     def vconst(self, k: int) -> Value:

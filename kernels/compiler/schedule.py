@@ -78,6 +78,7 @@ class ScheduleStats:
     mux_valu: int = 0
     sel_split: int = 0  # FLOW vselects run as two VALU ops instead
     peak_vectors: int = 0  # most pool vectors in use at once
+    const_flow: int = 0  # constants made by FLOW add_imm instead of a load
 
 
 class Scheduler:
@@ -342,6 +343,20 @@ class Scheduler:
                 self._gather_lanes(op, st, t, free, slots, done)
         elif u is Unit.FLOW and op.name == "vselect":
             self._vselect(op, st, t, free, slots, done)
+        elif u is Unit.CONST:
+            zero = op.zero
+            assert zero is not None and op.dst is not None
+            on_flow = free[Engine.FLOW] and not self._flow_wanted and self._all_ready(zero) <= t
+            engine = Engine.FLOW if on_flow else Engine.LOAD
+            if free[engine] and self._allocate(op):
+                free[engine] -= 1
+                if on_flow:
+                    slot = Slot(Engine.FLOW, "add_imm", (self._a(op.dst), self._a(zero), op.imm))
+                    self.stats.const_flow += 1
+                else:
+                    slot = Slot(Engine.LOAD, "const", (self._a(op.dst), op.imm))
+                self._emit(op, t, slots, slot)
+                done.append(op)
         elif u is Unit.DEBUG:
             if free[Engine.DEBUG] and self._op_ready(op, op.srcs) <= t:
                 free[Engine.DEBUG] -= 1

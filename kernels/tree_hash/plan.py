@@ -73,6 +73,7 @@ class PlanConfig:
     # bottom muxes wait for the start of the hash that makes the tree's newest bit
     # (False: they may run as soon as the oldest bit is known, rounds ahead)
     mux_wait: bool = True
+    flow_consts: bool = False  # constants may also be made by FLOW add_imm (kernels.compiler.Kernel)
 
 
 @dataclass
@@ -121,7 +122,7 @@ class TreeHashPlan:
         self.C = [c for _o1, c, _o2, _o3, _s in HASH_STAGES]
         self.S = [s for _o1, _c, _o2, _o3, s in HASH_STAGES]
         self.inv = self.C[5] & 1  # c = u & 1 is the branch bit xor this
-        self.g = Kernel(params)
+        self.g = Kernel(params, flow_consts=cfg.flow_consts)
         self.alloc = self.g.alloc
         self.levels = shape.height + 1
         self.td = min(cfg.select_depth, shape.height)

@@ -57,7 +57,11 @@ def evaluate(cfg: OptConfig, shape: Shape = BENCHMARK_SHAPE) -> int:
 def mutate(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig:
     plan, prio, reserve, patience = cfg.plan, cfg.priority, cfg.reserve, cfg.flow_patience
     for _ in range(rng.choice((1, 1, 2, 3))):
-        kind = rng.randrange(7)
+        kind = rng.randrange(8)
+        if kind == 7:  # a shallow table read in an early round of an early vector (idle load slots)
+            flip = {(rng.randrange(min(8, n_vectors)), 0, rng.choice((2, 3)))}
+            plan = replace(plan, shallow_users=tuple(sorted(set(plan.shallow_users) ^ flip)))
+            continue
         if kind == 0:  # flip one (vector, pass) between table and muxes, or move a range end
             users = set(plan.table_users or ())
             if rng.random() < 0.5:
