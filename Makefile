@@ -16,6 +16,7 @@ SEED ?= 123
 SIM ?= verilator
 WAVES ?= 0
 N ?= 200
+CONFIG ?= default
 
 .PHONY: all sim test bench rtl docs fuzz mutate clean venv
 
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 sim: $(STAMP)
-	$(PY) -m tools.sim --kernel $(KERNEL) --seed $(SEED) --sim $(SIM) --waves $(WAVES)
+	$(PY) -m tools.sim --kernel $(KERNEL) --seed $(SEED) --sim $(SIM) --waves $(WAVES) --config $(CONFIG)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

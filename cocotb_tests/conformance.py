@@ -19,6 +19,17 @@ from pymodel.program import Program
 Raw = dict[str, list[tuple[Any, ...]]]
 M, H = 0xFFFFFFFF, 1 << 31
 BINOPS = ("+", "-", "*", "//", "cdiv", "^", "&", "|", "<<", ">>", "%", "<", "==")
+# The spec's op lists per engine (MACHINE-SPEC.md), written here independently of the
+# ISA table: the default machine must have exactly these; extension ops come on top.
+SPEC_OPS: dict[str, tuple[str, ...]] = {
+    "alu": BINOPS,
+    "valu": BINOPS + ("vbroadcast", "multiply_add"),
+    "load": ("load", "load_offset", "vload", "const"),
+    "store": ("store", "vstore"),
+    "flow": ("select", "vselect", "add_imm", "halt", "pause", "trace_write", "cond_jump", "cond_jump_rel", "jump",
+             "jump_indirect", "coreid"),
+    "debug": ("compare", "vcompare", "comment"),
+}  # fmt: skip
 DIVIDING = ("//", "cdiv", "%")
 
 

@@ -55,6 +55,8 @@ ALIASES: dict[str, tuple[str, str]] = {
     "baseline": (tree_hash.NAME, "baseline"),
     "vector": (tree_hash.NAME, "vector"),
     "optimized": (tree_hash.NAME, "optimized"),
+    "vgather": (tree_hash.NAME, "vgather"),  # needs CONFIG=vgather
+    "valu8": (tree_hash.NAME, "valu8"),
 }
 
 

@@ -51,7 +51,7 @@ CONFIGS: dict[str, MachineConfig] = {
             replace(DEFAULT_PARAMS, extensions=("vgather",)),
             kernel="tree_hash:vgather",
         ),
-        MachineConfig("valu8", "8 VALU slots instead of 6", replace(DEFAULT_PARAMS, valu_slots=8)),
+        MachineConfig("valu8", "8 VALU slots instead of 6", replace(DEFAULT_PARAMS, valu_slots=8), kernel="tree_hash:valu8"),
         MachineConfig("vlen16", "VLEN = 16 (vector ops and vload/vstore move 16 words)", replace(DEFAULT_PARAMS, vlen=16)),
     )
 }

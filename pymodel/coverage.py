@@ -22,6 +22,7 @@ from .coverage_classes import (
     scratch_trap_goal,
     slot_classes,
     static_quirks,
+    trap_goals,
     value_goals,
 )
 from .isa import DEFAULT_PARAMS, HW_ENGINES, Engine, MachineParams, RunState, ops_of
@@ -87,15 +88,15 @@ class Coverage:
 
 def slot_goals(params: MachineParams = DEFAULT_PARAMS) -> list[SlotKey]:
     """Every op of every hardware engine in every slot position."""
-    return [(e.value, op.name, i) for e in HW_ENGINES for op in ops_of(e) for i in range(params.slot_limit(e))]
+    return [(e.value, op.name, i) for e in HW_ENGINES for op in ops_of(e, params) for i in range(params.slot_limit(e))]
 
 
 def goals(params: MachineParams = DEFAULT_PARAMS) -> dict[str, list[Any]]:
     return {
         "op x slot position": slot_goals(params),
-        "corner values per op": value_goals(),
+        "corner values per op": value_goals(params),
         "quirks": list(QUIRKS),
-        "traps": list(TRAP_GOALS),
+        "traps": trap_goals(params),
     }
 
 

@@ -7,9 +7,9 @@ read as one table.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from .isa import ALU_BINOPS, HW_ENGINES, WORD_MASK, Access, Engine, MachineParams, OpSpec
+from .isa import ALU_BINOPS, HW_ENGINES, OPS, WORD_MASK, Access, Engine, MachineParams, OpSpec
 from .machine import PlannedBundle
 from .program import Bundle
 
@@ -93,13 +93,41 @@ TRAP_GOALS: tuple[str, ...] = (
 )
 
 
-def value_goals() -> list[tuple[str, str, str]]:
+def value_goals(params: MachineParams | None = None) -> list[tuple[str, str, str]]:
+    """Corner classes to hit: the base ISA's, plus the ``corners`` that ops of the
+    machine's extensions ask for in their table entry."""
     out = []
     for engine in ("alu", "valu"):
         for op in BINOPS:
             out += [(engine, op, c) for c in _OPERAND_CLASSES + _OP_CLASSES.get(op, ())]
     out += [(e, op, c) for (e, op), classes in _OTHER_CLASSES.items() for c in classes]
+    if params is not None:
+        out += [(op.engine.value, op.name, c) for op in OPS if op.extension and params.has(op) for c in op.corners]
     return out
+
+
+def trap_goals(params: MachineParams | None = None) -> list[str]:
+    """TRAP_GOALS plus MEM_RANGE of every memory op of the machine's extensions."""
+    extra = [] if params is None else [
+        f"MEM_RANGE {op.engine} {op.name}" for op in OPS if op.extension and params.has(op) and (op.reads_mem or op.writes_mem)
+    ]  # fmt: skip
+    return list(TRAP_GOALS) + extra
+
+
+def _lanes_distinct(spec: OpSpec, args: tuple[Any, ...], s: list[int], vl: int) -> bool:
+    return len({s[args[1] + i] for i in range(vl)}) == vl
+
+
+def _lanes_equal(spec: OpSpec, args: tuple[Any, ...], s: list[int], vl: int) -> bool:
+    return len({s[args[1] + i] for i in range(vl)}) == 1
+
+
+# Named corner classes an op may ask for in its table entry (``OpSpec.corners``):
+# name -> holds(spec, args, start-of-cycle scratch, vlen).  Add one here for a new op.
+CORNER_CLASSES: dict[str, Callable[[OpSpec, tuple[Any, ...], list[int], int], bool]] = {
+    "lane_addresses_distinct": _lanes_distinct,  # operand a is a vector of addresses
+    "lane_addresses_equal": _lanes_equal,
+}
 
 
 def _operand_class(name: str, v: int) -> str | None:
@@ -139,6 +167,8 @@ def slot_classes(
 ) -> set[str]:
     """Corner classes of one in-range slot, from the start-of-cycle scratch ``s``."""
     e, name, vl = spec.engine, spec.name, params.vlen
+    if spec.corners:
+        return {c for c in spec.corners if CORNER_CLASSES[c](spec, args, s, vl)}
     if spec.binop is not None:
         lanes = vl if e is Engine.VALU else 1
         out: set[str] = set()

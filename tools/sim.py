@@ -6,6 +6,10 @@ Prints a short table and, last, exactly one line
 ``kernel=NAME seed=S cycles_model=N cycles_rtl=N memory=match`` (or
 ``memory=MISMATCH``, exit status 1).  Exit status 2: the kernel, simulator or
 build is not available (the message says what to install or fix).
+
+Your own kernel instead (tools/sim_user.py): ``--program prog.json [--mem
+mem.json]`` or ``--takehome path/to/perf_takehome.py``; ``--trace`` writes
+Perfetto traces of the model and of the RTL's retire port.
 """
 
 from __future__ import annotations
@@ -20,10 +24,22 @@ from cocotb_tests.simrun import SimRunError
 from cocotb_tests.xcheck import XCheckReport, cross_check
 from kernels.registry import UnknownKernel, resolve
 from pymodel.benchmark import Problem, reference_run, values_region
-from pymodel.isa import DEFAULT_PARAMS
+from cocotb_tests.model_side import ModelEngine
+from pymodel.configs import UnknownConfig, get_config
+from pymodel.isa import MachineParams
 
 ICARUS_CYCLES_PER_S = 1  # measured: dense kernel bundles on the 2-core machine (simple ones ~3)
 ICARUS_MAX_MINUTES = 60
+
+
+EXAMPLES = """examples:
+  vliwsim sim                                   # the default kernel, model vs RTL (make sim)
+  vliwsim sim --kernel baseline --seed 7
+  vliwsim sim --program prog.json --mem mem.json
+  vliwsim sim --program prog.json --height 10 --rounds 16 --batch 256 --seed 5
+  vliwsim sim --takehome tests/fixtures/takehome/perf_takehome_vector.py --debug
+  vliwsim sim --trace                           # + Perfetto traces of model and RTL under build/traces/
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,13 +48,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    ap = _Parser(prog="python -m tools.sim", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="python -m tools.sim", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("--kernel", default="default", help="default, baseline, vector, or kernel[:variant]")
     ap.add_argument("--seed", type=int, default=123, help="problem seed (default 123)")
     ap.add_argument("--sim", default="verilator", choices=SIMULATORS)
     ap.add_argument("--waves", type=int, default=0, choices=(0, 1), help="1: write an FST (Verilator) or VCD (Icarus)")
     ap.add_argument("--force", action="store_true", help=f"run on Icarus even past {ICARUS_MAX_MINUTES} minutes")
     ap.add_argument("--lockstep", action="store_true", help="compare every retired bundle (slow: per-cycle Python)")
+    ap.add_argument("--config", default="default", help="machine config (pymodel.configs): default, vgather, ...")
+    from tools.sim_user import add_arguments
+
+    add_arguments(ap)
     return ap.parse_args(argv)
 
 
@@ -55,7 +76,7 @@ def _utilization(report: XCheckReport) -> str | None:
         return None
     if report.image is None or report.model.visits is None:
         return None
-    return Utilization.from_visits(report.image.program, report.model.visits, DEFAULT_PARAMS).format_report()
+    return Utilization.from_visits(report.image.program, report.model.visits, report.image.encoding.params).format_report()
 
 
 def _rtl_times(report: XCheckReport) -> str:
@@ -64,27 +85,57 @@ def _rtl_times(report: XCheckReport) -> str:
     return f"{report.rtl_seconds:.2f} s ({phases})"
 
 
-def _model_cycles(program: object, mem: list[int]) -> int:
+def _model_cycles(program: object, mem: list[int], params: MachineParams) -> int:
     from pymodel.machine import run_program
 
-    return run_program(program, mem, DEFAULT_PARAMS, enable_debug=False).cycle  # type: ignore[arg-type]
+    return run_program(program, mem, params, _model_engine(program, mem, params), enable_debug=False).cycle  # type: ignore[arg-type]
+
+
+def _model_engine(program: object, mem: list[int], params: MachineParams) -> ModelEngine:
+    """The fast engine, unless it cannot load this program (an extension op it has no
+    form for yet): then the reference interpreter, with a note saying so."""
+    if not params.extensions:
+        return "fast"
+    from pymodel.fast import FastMachine
+
+    try:
+        FastMachine(program, mem, params, enable_debug=False)  # type: ignore[arg-type]
+    except Exception as e:  # noqa: BLE001 -- any refusal: the reference runs it instead
+        print(f"note: the fast engine cannot run this program ({type(e).__name__}: {e}); the model side runs on the reference interpreter")
+        return "reference"
+    return "fast"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.program or args.takehome or args.mem:
+        from tools.sim_user import main_user
+
+        return main_user(args)
     try:
+        config = get_config(args.config)
         check_simulator(args.sim)  # before minutes of assembling and estimating
-        kernel, variant = resolve(args.kernel)
-    except (UnknownKernel, SimulatorUnavailable) as e:
+        # "default" on another machine: that config's best kernel
+        kernel, variant = resolve(config.kernel if args.kernel == "default" else args.kernel)
+    except (UnknownKernel, SimulatorUnavailable, UnknownConfig) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    params = config.params
     t0 = time.perf_counter()
-    built = kernel.build(variant)
+    try:
+        built = kernel.build(variant, params=params)
+    except ValueError as e:  # a kernel that cannot be built for this machine: one line
+        print(f"error: kernel {kernel.name}:{variant} on config {config.name}: {e}", file=sys.stderr)
+        return 2
     assemble_s = time.perf_counter() - t0
     mem = Problem.generate(built.shape, args.seed).memory_image()
-    print(f"kernel {kernel.name}:{variant}, seed {args.seed}, shape {built.shape}, simulator {args.sim}", flush=True)
+    print(
+        f"kernel {kernel.name}:{variant}, config {config.name}, seed {args.seed}, shape {built.shape}, "
+        f"simulator {args.sim}",
+        flush=True,
+    )
     if args.sim == "icarus":
-        cycles = _model_cycles(built.program, mem)
+        cycles = _model_cycles(built.program, mem, params)
         minutes = cycles / ICARUS_CYCLES_PER_S / 60
         estimate = f"Icarus simulates this core at about {ICARUS_CYCLES_PER_S} cycles/s: {cycles} cycles take ~{minutes:.0f} min"
         if minutes > ICARUS_MAX_MINUTES and not args.force:
@@ -93,12 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {estimate}", flush=True)
     try:
         t1 = time.perf_counter()
-        build = build_simulator(args.sim, DEFAULT_PARAMS, waves=bool(args.waves))
+        build = build_simulator(args.sim, params, waves=bool(args.waves))
         build_s = time.perf_counter() - t1
         mode = RunMode.LOCKSTEP if args.lockstep else RunMode.FAST
         report = cross_check(
-            build, built.program, mem, name=f"{kernel.name}-{variant}", mode=mode, keep=bool(args.waves)
-        )
+            build, built.program, mem, name=f"{kernel.name}-{variant}", mode=mode, keep=bool(args.waves),
+            model_engine=_model_engine(built.program, mem, params),
+        )  # fmt: skip
     except (SimulatorUnavailable, SimBuildError, SimRunError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -136,9 +188,14 @@ def main(argv: list[str] | None = None) -> int:
             print("note: FST needs the lz4 headers (Debian package liblz4-dev); wrote VCD instead")
         print(f"waves: {report.waves}")
     ok = report.ok and values_ok
+    if args.trace:  # Perfetto traces of the model run and of the RTL's retire port
+        from tools.sim_user import _traces
+
+        ok = _traces(args, build, built.program, mem, f"{kernel.name}-{variant}", built.symbols) and ok
     verdict = "match" if ok else "MISMATCH"
     cycles = f"cycles_model={report.model.cycle} cycles_rtl={report.rtl.cycle}"
-    print(f"kernel={built.name}/{built.variant} seed={args.seed} {cycles} memory={verdict}")
+    on = "" if config.name == "default" else f" config={config.name}"
+    print(f"kernel={built.name}/{built.variant}{on} seed={args.seed} {cycles} memory={verdict}")
     return 0 if ok else 1
 
 

@@ -47,6 +47,23 @@ VARIANTS: dict[str, Variant] = {
         own_build=_build_optimized,
     ),
 }
+
+
+def _build_vgather(shape: Shape, params: MachineParams, debug_problem: Problem | None) -> BuiltKernel:
+    from .gather_variant import build_vgather  # machine config "vgather" (pymodel.configs)
+
+    return build_vgather(shape, params, debug_problem)
+
+
+def _build_valu8(shape: Shape, params: MachineParams, debug_problem: Problem | None) -> BuiltKernel:
+    from .gather_variant import build_valu8  # machine config "valu8"
+
+    return build_valu8(shape, params, debug_problem)
+
+
+# Variants for machine configs with extra hardware (pymodel.configs; gather_variant.py).
+VARIANTS["vgather"] = Variant("optimized plan, gathers as one vgather slot (config vgather)", None, own_build=_build_vgather)
+VARIANTS["valu8"] = Variant("optimized plan scheduled for 8 VALU slots (config valu8)", None, own_build=_build_valu8)
 DEFAULT_VARIANT = "optimized"
 
 
