@@ -30,8 +30,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Your own kernel: PROGRAM=prog.json [MEM=mem.json], or TAKEHOME=path/to/perf_takehome.py [SEEDS=n];
+# HEIGHT/ROUNDS/BATCH pick the problem shape, TRACE=1 writes Perfetto traces, DEBUG=1 checks compare slots.
+SIM_ARGS = $(if $(PROGRAM),--program $(PROGRAM)) $(if $(MEM),--mem $(MEM)) $(if $(TAKEHOME),--takehome $(TAKEHOME)) \
+	$(if $(SEEDS),--seeds $(SEEDS)) $(if $(HEIGHT),--height $(HEIGHT)) $(if $(ROUNDS),--rounds $(ROUNDS)) \
+	$(if $(BATCH),--batch $(BATCH)) $(if $(TRACE),--trace $(TRACE)) $(if $(DEBUG),--debug $(DEBUG)) \
+	$(if $(MAX_CYCLES),--max-cycles $(MAX_CYCLES))
+
 sim: $(STAMP)
-	$(PY) -m tools.sim --kernel $(KERNEL) --seed $(SEED) --sim $(SIM) --waves $(WAVES) --config $(CONFIG)
+	$(PY) -m tools.sim --kernel $(KERNEL) --seed $(SEED) --sim $(SIM) --waves $(WAVES) --config $(CONFIG) $(strip $(SIM_ARGS))
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -184,6 +184,7 @@ def problem_of_image(mem: list[int], shape: Shape) -> Problem | None:
 @dataclass
 class ModelRun:
     cycle: int
+    pc: int
     state: RunState
     trap: Trap | None
     mem: list[int]
@@ -220,7 +221,7 @@ def run_model(program: Program, mem: list[int], params: MachineParams, max_cycle
 
         machine.run_to_end(max_cycles, count)
         engine = "reference"
-    return ModelRun(machine.cycle, machine.state, machine.trap, list(machine.mem), dict(visits), engine,
+    return ModelRun(machine.cycle, machine.cores[0].pc, machine.state, machine.trap, list(machine.mem), dict(visits), engine,
                     time.perf_counter() - t0)  # fmt: skip
 
 
@@ -233,18 +234,18 @@ def _debug_failure(trap: Trap, program: Program, expected: dict[Any, int], kerne
     where = f"cycle {trap.cycle}, pc {trap.pc}, debug slot {trap.slot} ({slot.op}"
     where += f" lane {addr - slot.args[0]})" if slot.op == "vcompare" else ")"
     name = kernel.scratch_name(addr) if kernel is not None else None
-    scratch = f"S[{addr}]" + (f" = {name}" if name else "")
+    scratch = f"S[{addr}]" + (f" {name!r}" if name else "")
     try:
         want = expected.get(key)
     except TypeError:
         want = None
     if want is None:
         return (
-            f"debug compare at {where}: key {key!r} is not in the reference trace ({scratch} = {actual}); "
+            f"debug compare at {where}: key {key!r} is not in the reference trace (it compares {scratch} = {actual}); "
             "keys are (round, item, name) with name idx, val, node_val, hashed_val, next_idx or wrapped_idx, "
             "or (round, item, 'hash_stage', stage)"
         )
-    return f"debug compare failed at {where}: key {key!r}: expected {want}, got {actual} ({scratch})"
+    return f"debug compare failed at {where}: key {key!r}: expected {want}, got {actual} in {scratch}"
 
 
 def model_failure(run: ModelRun, program: Program, max_cycles: int, expected: dict[Any, int] | None,
@@ -252,7 +253,7 @@ def model_failure(run: ModelRun, program: Program, max_cycles: int, expected: di
     """Why a model run did not end with a normal halt, in one line (None: it did)."""
     if run.state is RunState.RUNNING:
         return (
-            f"the kernel did not halt: stopped at the cycle limit of {max_cycles} cycles, still running "
+            f"the kernel did not halt: stopped at the cycle limit of {max_cycles} cycles, still running at pc {run.pc} "
             "(raise it with MAX_CYCLES= / --max-cycles if it needs longer)"
         )
     if run.trap is not None:

@@ -142,7 +142,8 @@ def load_takehome(
                 f"{module}: {stage} raised an exception in your code (the traceback above is yours, not the simulator's)",
                 result.get("traceback", ""),
             )
-        raise TakehomeError(result.get("message", f"{module}: not a take-home kernel"))
+        message = str(result.get("message", "not a take-home kernel"))
+        raise TakehomeError(message if message.startswith(str(module)) else f"{module}: {message}")
     source = f"{module}: KernelBuilder.instrs"
     try:
         program = program_from_data(result["instrs"], params, source)
