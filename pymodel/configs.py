@@ -52,6 +52,12 @@ CONFIGS: dict[str, MachineConfig] = {
             kernel="tree_hash:vgather",
         ),
         MachineConfig("valu8", "8 VALU slots instead of 6", replace(DEFAULT_PARAMS, valu_slots=8), kernel="tree_hash:valu8"),
+        MachineConfig(
+            "vgather_valu8",
+            "vgather and 8 VALU slots: the two limits of the default kernel relaxed together",
+            replace(DEFAULT_PARAMS, valu_slots=8, extensions=("vgather",)),
+            kernel="tree_hash:vgather",
+        ),
         MachineConfig("vlen16", "VLEN = 16 (vector ops and vload/vstore move 16 words)", replace(DEFAULT_PARAMS, vlen=16)),
     )
 }
