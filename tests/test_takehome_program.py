@@ -135,3 +135,22 @@ def test_a_program_touching_memory_outside_the_image_is_refused_before_running(
     assert sim_tool.main(["--program", str(prog), "--mem", str(mem)]) == 2
     err = capsys.readouterr().err.strip()
     assert "bundle 1, engine load, slot 0" in err and "outside memory 0..15" in err
+
+
+def test_make_sim_passes_its_variables_to_the_tool() -> None:
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+    make = ["make", "-n", "-W", "pyproject.toml", "sim"]  # -W: print the install step too, never run it
+    variables = ["PROGRAM=p.json", "MEM=m.json", "SEEDS=3", "HEIGHT=4", "ROUNDS=5", "BATCH=32", "TRACE=1",
+                 "DEBUG=1", "MAX_CYCLES=999"]  # fmt: skip
+    out = subprocess.run(make + variables, cwd=repo, capture_output=True, text=True, timeout=60).stdout
+    line = out.strip().splitlines()[-1]
+    assert "-m tools.sim --kernel default --seed 123" in line
+    assert line.endswith("--program p.json --mem m.json --seeds 3 --height 4 --rounds 5 --batch 32 --trace 1 "
+                         "--debug 1 --max-cycles 999")  # fmt: skip
+    out = subprocess.run(make + ["TAKEHOME=tests/fixtures/takehome"], cwd=repo, capture_output=True, text=True,
+                         timeout=60).stdout  # fmt: skip
+    assert out.strip().splitlines()[-1].endswith("--takehome tests/fixtures/takehome")
+    plain = subprocess.run(make, cwd=repo, capture_output=True, text=True, timeout=60).stdout
+    assert "--program" not in plain and "--takehome" not in plain
