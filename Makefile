@@ -5,6 +5,7 @@
 #   make rtl     write the core's Verilog under build/
 #   make fuzz    a long constrained-random campaign, model vs RTL (N=programs)
 #   make mutate  build deliberately wrong RTL variants and show the suite kills each
+#   make dse     every machine config: kernel cycles (model, RTL), Verilog size, build time, Yosys cost
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -18,7 +19,7 @@ WAVES ?= 0
 N ?= 200
 CONFIG ?= default
 
-.PHONY: all sim test bench rtl docs fuzz mutate clean venv
+.PHONY: all sim test bench rtl docs fuzz mutate dse clean venv
 
 all: test
 
@@ -57,6 +58,9 @@ fuzz: $(STAMP)
 
 mutate: $(STAMP)
 	$(PY) -m tools.mutate
+
+dse: $(STAMP)
+	$(PY) -m tools.dse $(DSE_ARGS)
 
 clean:
 	rm -rf build .pytest_cache

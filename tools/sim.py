@@ -88,10 +88,10 @@ def _rtl_times(report: XCheckReport) -> str:
 def _model_cycles(program: object, mem: list[int], params: MachineParams) -> int:
     from pymodel.machine import run_program
 
-    return run_program(program, mem, params, _model_engine(program, mem, params), enable_debug=False).cycle  # type: ignore[arg-type]
+    return run_program(program, mem, params, model_engine_for(program, mem, params), enable_debug=False).cycle  # type: ignore[arg-type]
 
 
-def _model_engine(program: object, mem: list[int], params: MachineParams) -> ModelEngine:
+def model_engine_for(program: object, mem: list[int], params: MachineParams, quiet: bool = False) -> ModelEngine:
     """The fast engine, unless it cannot load this program (an extension op it has no
     form for yet): then the reference interpreter, with a note saying so."""
     if not params.extensions:
@@ -101,7 +101,9 @@ def _model_engine(program: object, mem: list[int], params: MachineParams) -> Mod
     try:
         FastMachine(program, mem, params, enable_debug=False)  # type: ignore[arg-type]
     except Exception as e:  # noqa: BLE001 -- any refusal: the reference runs it instead
-        print(f"note: the fast engine cannot run this program ({type(e).__name__}: {e}); the model side runs on the reference interpreter")
+        if not quiet:
+            print(f"note: the fast engine cannot run this program ({type(e).__name__}: {e}); "
+                  "the model side runs on the reference interpreter")  # fmt: skip
         return "reference"
     return "fast"
 
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         mode = RunMode.LOCKSTEP if args.lockstep else RunMode.FAST
         report = cross_check(
             build, built.program, mem, name=f"{kernel.name}-{variant}", mode=mode, keep=bool(args.waves),
-            model_engine=_model_engine(built.program, mem, params),
+            model_engine=model_engine_for(built.program, mem, params),
         )  # fmt: skip
     except (SimulatorUnavailable, SimBuildError, SimRunError) as e:
         print(f"error: {e}", file=sys.stderr)
