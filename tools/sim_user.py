@@ -392,7 +392,7 @@ def program_flow(args: argparse.Namespace) -> int:
     if wrong:
         print(f"wrong: {wrong}")
     _icarus_guard(args, run.cycle)
-    report, build, _ = _cross_check(args, params, program, mem, name, f"{time.perf_counter() - t0:.2f} s model",
+    report, build, _ = _cross_check(args, params, program, mem, name, f"{time.perf_counter() - t0:.2f} s checks + run",
                                     None if shape is None else not wrong)  # fmt: skip
     if report.model.visits:
         _utilization_report(report.image.program if report.image else program, report.model.visits, params, "model")
