@@ -24,7 +24,7 @@ from .benchmark import HEADER_WORDS, Shape, reference_run, values_region
 from .disasm import disassemble
 from .encoding import decode_bundle, read_hex, to_hardware
 from .events import RetireRecord
-from .isa import DEFAULT_PARAMS, Encoding, RunState
+from .isa import DEFAULT_PARAMS, Encoding, MachineParams, RunState
 from .machine import Machine
 from .program import Program, ProgramError
 from .tracing import TraceRecorder
@@ -67,6 +67,7 @@ def run_machine(
     max_cycles: int | None = None,
     records: list[RetireRecord] | None = None,
     source: str = "program",
+    params: MachineParams = DEFAULT_PARAMS,
 ) -> Machine | Any:
     """A machine run to the end on ``engine`` (None: fast if numba works and the
     fast engine takes the program, else reference).  ``records`` collects the
@@ -77,14 +78,16 @@ def run_machine(
         from .fast import FastMachine
 
         try:
-            machine = FastMachine(program, mem, DEFAULT_PARAMS, **kw)
-        except ValueError as e:
+            machine = FastMachine(program, mem, params, **kw)
+        except ProgramError:
+            raise  # the program does not fit this machine: no engine runs it
+        except (ValueError, KeyError) as e:  # KeyError: an extension op the fast engine has no form for yet
             if engine is not None:
                 hint = str(e).replace("engine='reference'", "--engine reference")  # the command-line spelling
                 raise ProgramError(f"{source}: {hint}") from None
             _err(f"note: using the reference engine: {e}")
     if machine is None:
-        machine = Machine(program, mem, DEFAULT_PARAMS, **kw)
+        machine = Machine(program, mem, params, **kw)
         machine.run_to_end(max_cycles, None if records is None else records.append)
     else:
         machine.run_to_end(max_cycles)
@@ -113,7 +116,7 @@ def _report_stop(machine: Any, max_cycles: int | None) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     for path in (args.final_mem, args.trace):
         formats.check_writable(path)
-    program = formats.read_program(args.program)
+    program = formats.read_program(args.program, args.params)
     mem = formats.read_memory(args.mem)
     symbols = formats.read_symbols(args.symbols) if args.symbols else None
     recorder = TraceRecorder(program, symbols)
@@ -122,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine = "reference" if args.trace else args.engine
     machine = run_machine(program, mem, engine, enable_pause=not args.no_pause, max_cycles=args.max_cycles,
                           records=recorder.records if args.trace or args.util else None,
-                          source=args.program)  # fmt: skip
+                          source=args.program, params=args.params)  # fmt: skip
     status = _report_stop(machine, args.max_cycles)
     if args.final_mem:
         formats.write_memory(args.final_mem, machine.mem)
@@ -149,13 +152,13 @@ def _check_shape(mem: list[int], shape: Shape, source: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    program = formats.read_program(args.program)
+    program = formats.read_program(args.program, args.params)
     mem = formats.read_memory(args.mem)
     shape = Shape(args.height, args.rounds, args.batch)
     _check_shape(mem, shape, args.mem)
     expected = values_region(reference_run(mem), shape)
     machine = run_machine(program, mem, args.engine, enable_pause=not args.no_pause, max_cycles=args.max_cycles,
-                          source=args.program)  # fmt: skip
+                          source=args.program, params=args.params)  # fmt: skip
     if _report_stop(machine, args.max_cycles) != EXIT_OK:
         print(f"wrong: the run did not finish (cycles={machine.cycle})")
         return EXIT_FAIL
@@ -169,11 +172,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_util(args: argparse.Namespace) -> int:
-    program = formats.read_program(args.program)
+    program = formats.read_program(args.program, args.params)
     mem = formats.read_memory(args.mem)
     records: list[RetireRecord] = []
     machine = run_machine(program, mem, args.engine, enable_pause=not args.no_pause, max_cycles=args.max_cycles,
-                          records=records, source=args.program)  # fmt: skip
+                          records=records, source=args.program, params=args.params)  # fmt: skip
     status = _report_stop(machine, args.max_cycles)
     print(_utilization(program, machine, records).format_report())
     print(f"cycles={machine.cycle}")
@@ -186,12 +189,12 @@ def cmd_util(args: argparse.Namespace) -> int:
 
 def cmd_disasm(args: argparse.Namespace) -> int:
     if args.hex:
-        enc = Encoding(DEFAULT_PARAMS)
+        enc = Encoding(args.params)
         words = read_hex(args.program, enc)
         where = [f"{args.program}:{n + 1}, bundle {n}" for n in range(len(words))]  # file line, bundle index
         program = Program(tuple(decode_bundle(w, enc, at) for w, at in zip(words, where)))
     else:
-        program = formats.read_program(args.program)
+        program = formats.read_program(args.program, args.params)
     symbols = formats.read_symbols(args.symbols) if args.symbols else None
     for line in disassemble(program, symbols):
         print(line)
@@ -201,9 +204,9 @@ def cmd_disasm(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     for path in (args.hex, args.json):
         formats.check_writable(path)
-    program = formats.read_program(args.program)
+    program = formats.read_program(args.program, args.params)
     try:
-        image = to_hardware(program)
+        image = to_hardware(program, args.params)
     except ProgramError as e:
         raise formats.FormatError(f"{args.program}: {e}") from None
     image.write_hex(args.hex)
@@ -235,9 +238,24 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cycles", type=_non_negative, metavar="N", help="stop (exit 1) after N cycles")
 
 
+def _config(name: str) -> MachineParams:
+    from .configs import UnknownConfig, get_config
+
+    try:
+        return get_config(name).params
+    except UnknownConfig as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m pymodel", description=__doc__.splitlines()[0])
+    # The machine the program is for (pymodel.configs); its ops, slot limits and encoding.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", dest="params", type=_config, default=DEFAULT_PARAMS, metavar="NAME",
+                        help="machine config (default: the spec's machine; others: vgather, valu8, ...)")  # fmt: skip
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add = sub.add_parser
+    sub.add_parser = lambda *a, **kw: _add(*a, parents=[common], **kw)  # type: ignore[method-assign]
     p = sub.add_parser("run", help="run a program to the end; prints cycles=N")
     _run_options(p)
     p.add_argument("--final-mem", metavar="OUT.json", help="write the final memory image")

@@ -79,7 +79,7 @@ def test_default_config_is_the_spec_machine():
 
 
 def test_params_extensions_checked_and_normalized():
-    with pytest.raises(ValueError, match=r"unknown ISA extension 'simd9' \(known: vgather\)"):
+    with pytest.raises(ValueError, match=r"unknown ISA extension 'simd9' \(known: vgather"):
         MachineParams(extensions=("simd9",))
     with pytest.raises(ValueError, match="must be a list of extension names"):
         MachineParams(extensions="vgather")  # type: ignore[arg-type]
