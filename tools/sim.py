@@ -99,7 +99,7 @@ def model_engine_for(program: object, mem: list[int], params: MachineParams, qui
     from pymodel.fast import FastMachine
 
     try:
-        FastMachine(program, mem, params, enable_debug=False)  # type: ignore[arg-type]
+        FastMachine(program, mem, params, enable_debug=False).run_to_end(1 << 24)  # type: ignore[arg-type]
     except Exception as e:  # noqa: BLE001 -- any refusal: the reference runs it instead
         if not quiet:
             print(f"note: the fast engine cannot run this program ({type(e).__name__}: {e}); "
