@@ -8,6 +8,7 @@ from kernels.builder import BuildError
 from kernels.tree_hash import build
 from pymodel.benchmark import BENCHMARK_SHAPE, Problem, Shape, reference_run, values_region
 from pymodel.isa import Engine, RunState, TrapCause
+from pymodel.fast import FastMachine
 from pymodel.machine import Machine
 
 
@@ -73,7 +74,32 @@ def test_vector_matches_the_reference(shape: Shape, seed: int) -> None:
     assert values_region(m.mem, shape) == values_region(ref, shape)
 
 
-@pytest.mark.parametrize("variant, shape", [("baseline", Shape(3, 5, 13)), ("vector", Shape(4, 12, 13))])
+@pytest.mark.parametrize("seed", [123, 8])
+def test_dataflow_at_the_benchmark_shape(seed: int) -> None:
+    """vector's algorithm on kernels.compiler: same answers, far fewer cycles."""
+    kernel = build("dataflow")
+    mem = Problem.generate(BENCHMARK_SHAPE, seed).memory_image()
+    m = FastMachine(kernel.program, mem)
+    assert m.run_to_end() is RunState.HALTED, m.trap
+    assert values_region(m.mem, BENCHMARK_SHAPE) == values_region(reference_run(mem), BENCHMARK_SHAPE)
+    assert m.cycle == len(kernel.program) < 1200
+
+
+@pytest.mark.parametrize(
+    "shape", [Shape(0, 5, 1), Shape(1, 7, 13), Shape(3, 9, 13), Shape(2, 5, 8), Shape(5, 14, 7), Shape(4, 8, 500)]
+)
+def test_dataflow_matches_the_reference(shape: Shape) -> None:
+    kernel = build("dataflow", shape)
+    for seed in (5, 77):
+        mem = Problem.generate(shape, seed).memory_image()
+        m = FastMachine(kernel.program, mem)
+        assert m.run_to_end() is RunState.HALTED, m.trap
+        assert values_region(m.mem, shape) == values_region(reference_run(mem), shape)
+
+
+@pytest.mark.parametrize(
+    "variant, shape", [("baseline", Shape(3, 5, 13)), ("vector", Shape(4, 12, 13)), ("dataflow", Shape(4, 12, 13))]
+)
 def test_debug_compares_pass_and_catch_a_wrong_value(variant: str, shape: Shape) -> None:
     problem = Problem.generate(shape, 5)
     kernel = build(variant, shape, debug_problem=problem)

@@ -32,6 +32,7 @@ class Unit(str, Enum):
     VALU = "valu"  # multiply_add, vbroadcast
     MUX = "flow|valu"  # vselect(c, hi, lo) or multiply_add(c, hi - lo, lo)
     FLOW = "flow"  # vselect on computed inputs, add_imm
+    BCAST = "valu|alu broadcast"  # vbroadcast, or eight ALU slots S[d+i] = S[s] | S[s]
     CONST = "load|flow"  # const k, or add_imm(zero, k) on FLOW (``Op.zero``: a word known to hold 0)
     LOAD = "load"  # const, load, vload
     GATHER = "load x8"  # load_offset, lane by lane
@@ -95,6 +96,7 @@ class Graph:
         self.values: list[Value] = []
         self.group = 0  # stamped on new ops
         self.round = 0
+        self.alu_broadcasts = False  # broadcasts may run as eight ALU slots (Unit.BCAST)
 
     # -- values --------------------------------------------------------------
 
@@ -152,7 +154,7 @@ class Graph:
 
     def broadcast(self, scalar: Value, name: str | None = None, addr: int | None = None) -> Value:
         d = self._vec(name, addr)
-        self._op(Unit.VALU, "vbroadcast", d, (scalar,))
+        self._op(Unit.BCAST if self.alu_broadcasts else Unit.VALU, "vbroadcast", d, (scalar,))
         return d
 
     def gather(self, addrs: Value, name: str | None = None, after: Sequence[Op] = ()) -> Value:

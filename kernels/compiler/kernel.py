@@ -50,10 +50,12 @@ class Compiled:
 class Kernel(Graph):
     """A dataflow kernel: ``Graph`` ops plus fixed scratch, a constant pool and ``compile``."""
 
-    def __init__(self, params: MachineParams = DEFAULT_PARAMS, *, flow_consts: bool = True) -> None:
+    def __init__(self, params: MachineParams = DEFAULT_PARAMS, *, flow_consts: bool = True, alu_broadcasts: bool = True) -> None:
         """``flow_consts``: pooled constants may also be made by the FLOW engine
-        (``add_imm`` on a word zeroed by the ALU), when the load engine is busier."""
+        (``add_imm`` on a word zeroed by the ALU), when the load engine is busier.
+        ``alu_broadcasts``: broadcasts may run as eight ALU slots instead of a VALU slot."""
         super().__init__(params.vlen)
+        self.alu_broadcasts = alu_broadcasts
         self.params = params
         self.alloc = ScratchAllocator(params.scratch_size)
         self._scalars: dict[int, Value] = {}
@@ -138,7 +140,11 @@ class Kernel(Graph):
         ``max_active``: groups under way at once (streams a large batch through scratch).
         ``mem_len``: memory size, for the validator's static address checks."""
         n_scalars = sum(1 for v in self.values if v.width == 1 and v.addr is None and v.base is None)
-        scalars = [self.fixed("scalar pool", min(n_scalars, MAX_POOL_SCALARS)) + i for i in range(min(n_scalars, MAX_POOL_SCALARS))] if n_scalars else []
+        n_scalars = min(n_scalars, MAX_POOL_SCALARS)
+        scalars: list[int] = []
+        if n_scalars:
+            first = self.fixed("scalar pool", n_scalars)
+            scalars = list(range(first, first + n_scalars))
         free = self.alloc.largest_free
         words = free if pool_words is None else min(pool_words, free)
         n_pool = words // self.vlen

@@ -79,6 +79,7 @@ class ScheduleStats:
     sel_split: int = 0  # FLOW vselects run as two VALU ops instead
     peak_vectors: int = 0  # most pool vectors in use at once
     const_flow: int = 0  # constants made by FLOW add_imm instead of a load
+    bcast_alu: int = 0  # broadcasts run as eight ALU slots
 
 
 class Scheduler:
@@ -343,6 +344,17 @@ class Scheduler:
                 self._gather_lanes(op, st, t, free, slots, done)
         elif u is Unit.FLOW and op.name == "vselect":
             self._vselect(op, st, t, free, slots, done)
+        elif u is Unit.BCAST:
+            # ALU first when the whole vector fits in this cycle's free ALU slots: the
+            # VALU is the scarcer engine (multiply_add runs nowhere else)
+            if not st.on_alu and self._op_ready(op, op.srcs) <= t and free[Engine.VALU] and free[Engine.ALU] < self.vlen:
+                if self._allocate(op):
+                    free[Engine.VALU] -= 1
+                    self._emit(op, t, slots, self._slot(op, Engine.VALU))
+                    done.append(op)
+                return
+            if free[Engine.ALU]:
+                self._alu_lanes(op, st, t, free, slots, done)
         elif u is Unit.CONST:
             zero = op.zero
             assert zero is not None and op.dst is not None
@@ -381,7 +393,7 @@ class Scheduler:
         d = op.dst
         if d is None:
             return
-        lane_by_lane = op.unit in (Unit.GATHER, Unit.LANEWISE) and self.state[op.id].lane_done is not None
+        lane_by_lane = op.unit in (Unit.GATHER, Unit.LANEWISE, Unit.BCAST) and self.state[op.id].lane_done is not None
         if op.unit is Unit.JOIN or lane_by_lane:
             return  # marked already
         self.ready[d.id] = [t + 1] * d.width
@@ -393,19 +405,28 @@ class Scheduler:
             st.lane_done = [False] * self.vlen
             st.lanes_left = self.vlen
             st.on_alu = True
-        d, a, b = (self._a(x) for x in (op.dst, *op.srcs))  # type: ignore[arg-type]
+        d = self._a(op.dst)  # type: ignore[arg-type]
+        if op.unit is Unit.BCAST:  # lane k = S[s] | S[s]
+            s = self._a(op.srcs[0])
+            name, lane_args = "|", (lambda k: (d + k, s, s))
+        else:
+            a, b = (self._a(x) for x in op.srcs)
+            name, lane_args = op.name, (lambda k: (d + k, a + k, b + k))
         for k in range(self.vlen):
             if not free[Engine.ALU]:
                 break
             if st.lane_done[k] or self._lane_op_ready(op, k) > t:
                 continue
             free[Engine.ALU] -= 1
-            self._emit(op, t, slots, Slot(Engine.ALU, op.name, (d + k, a + k, b + k)))
+            self._emit(op, t, slots, Slot(Engine.ALU, name, lane_args(k)))
             st.lane_done[k] = True
             st.lanes_left -= 1
             self.ready[op.dst.id][k] = t + 1  # type: ignore[union-attr]
         if st.lanes_left == 0:
-            self.stats.alu_lanewise += 1
+            if op.unit is Unit.BCAST:
+                self.stats.bcast_alu += 1
+            else:
+                self.stats.alu_lanewise += 1
             done.append(op)
 
     def _gather_lanes(self, op: Op, st: _OpState, t: int, free: dict, slots: list[Slot], done: list[Op]) -> None:

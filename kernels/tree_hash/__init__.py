@@ -38,6 +38,14 @@ def _build_optimized(shape: Shape, params: MachineParams, debug_problem: Problem
     return build_optimized(shape, params, debug_problem=debug_problem).kernel
 
 
+def _build_dataflow(shape: Shape, params: MachineParams, debug_problem: Problem | None) -> BuiltKernel:
+    from .dataflow import build_dataflow
+
+    built = build_dataflow(shape, params, debug=debug_problem is not None)
+    values = debug_values(debug_problem) if debug_problem is not None else None
+    return BuiltKernel(NAME, "dataflow", shape, built.program, built.symbols, values)
+
+
 VARIANTS: dict[str, Variant] = {
     "baseline": Variant("the spec's scalar baseline, one slot per bundle", emit_baseline, scheduled=False),
     "vector": Variant("VALU hash, level tricks for depths 0-2, gathers below; scheduled", emit_vector),
@@ -45,6 +53,9 @@ VARIANTS: dict[str, Variant] = {
         "dataflow graph with its own scheduler: memory tables, engine choice per op; 960 cycles",
         None,
         own_build=_build_optimized,
+    ),
+    "dataflow": Variant(
+        "vector's algorithm written plainly on kernels.compiler (no tuning)", None, own_build=_build_dataflow
     ),
 }
 

@@ -74,6 +74,7 @@ class PlanConfig:
     # (False: they may run as soon as the oldest bit is known, rounds ahead)
     mux_wait: bool = True
     flow_consts: bool = False  # constants may also be made by FLOW add_imm (kernels.compiler.Kernel)
+    alu_broadcasts: bool = False  # broadcasts may also run as eight ALU slots
 
 
 @dataclass
@@ -122,7 +123,7 @@ class TreeHashPlan:
         self.C = [c for _o1, c, _o2, _o3, _s in HASH_STAGES]
         self.S = [s for _o1, _c, _o2, _o3, s in HASH_STAGES]
         self.inv = self.C[5] & 1  # c = u & 1 is the branch bit xor this
-        self.g = Kernel(params, flow_consts=cfg.flow_consts)
+        self.g = Kernel(params, flow_consts=cfg.flow_consts, alu_broadcasts=cfg.alu_broadcasts)
         self.alloc = self.g.alloc
         self.levels = shape.height + 1
         self.td = min(cfg.select_depth, shape.height)
