@@ -154,3 +154,27 @@ def test_make_sim_passes_its_variables_to_the_tool() -> None:
     assert out.strip().splitlines()[-1].endswith("--takehome tests/fixtures/takehome")
     plain = subprocess.run(make, cwd=repo, capture_output=True, text=True, timeout=60).stdout
     assert "--program" not in plain and "--takehome" not in plain
+
+
+@pytest.mark.parametrize("module,status", [("perf_takehome_vector.py", 0), ("perf_takehome_wrong.py", 1)])
+def test_debug_keys_that_went_through_json_check_as_in_the_takehome(
+    no_rtl: None, module: str, status: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pymodel.formats import write_program
+    from tests.takehome_support import TAKEHOME
+    from tools.takehome import load_takehome
+
+    shape = Shape(3, 2, 16)
+    prog = tmp_path / "th.json"
+    write_program(prog, load_takehome(TAKEHOME / module, shape).program)
+    assert '[0, 0, "hash_stage", 3]' in prog.read_text()  # keys are lists once in JSON
+    argv = ["--program", str(prog), "--height", "3", "--rounds", "2", "--batch", "16", "--seed", "8", "--debug"]
+    assert sim_tool.main(argv) == status
+    out = capsys.readouterr().out
+    if status == 0:
+        assert "compare slots checked against the reference trace, all equal" in out
+        assert _last(out).endswith("memory=match")
+    else:
+        assert "debug compare failed at cycle" in out and "key (0, 0, 'hash_stage', 3): expected" in out
+        assert _last(out) == "program=th cycles_model=" + out.split("debug compare failed at cycle ")[1].split(",")[0] \
+            + " cycles_rtl=- memory=not-run"
