@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import formats
 from .benchmark import HEADER_WORDS, Shape, reference_run, values_region
@@ -29,6 +29,9 @@ from .machine import Machine
 from .program import Program, ProgramError
 from .tracing import TraceRecorder
 from .utilization import Utilization
+
+if TYPE_CHECKING:
+    from .flat import FlatProgram
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -44,7 +47,9 @@ class _Parser(argparse.ArgumentParser):
 
 def fast_available() -> bool:
     try:
-        import pymodel.fast  # noqa: F401  (numba)
+        from pymodel.fast_native import kernels
+
+        kernels()  # the compiled module (built on first use), or numba's JIT
     except Exception:  # ImportError, or numba failing to initialise
         return False
     return True
@@ -59,7 +64,7 @@ def _err(message: str) -> None:
 
 
 def run_machine(
-    program: Program,
+    program: Program | FlatProgram,
     mem: list[int],
     engine: str | None,
     *,
@@ -71,7 +76,8 @@ def run_machine(
 ) -> Machine | Any:
     """A machine run to the end on ``engine`` (None: fast if numba works and the
     fast engine takes the program, else reference).  ``records`` collects the
-    reference engine's retire records; ``source`` names the program in errors."""
+    reference engine's retire records; ``source`` names the program in errors.
+    A ``FlatProgram`` (``flat.read_flat_program``) is typed only if the reference runs it."""
     kw: dict[str, Any] = {"enable_pause": enable_pause, "enable_debug": False}
     machine: Any = None
     if engine == "fast" or (engine is None and fast_available()):
@@ -87,7 +93,8 @@ def run_machine(
                 raise ProgramError(f"{source}: {hint}") from None
             _err(f"note: using the reference engine: {e}")
     if machine is None:
-        machine = Machine(program, mem, params, **kw)
+        typed = program if isinstance(program, Program) else program.to_program(params)
+        machine = Machine(typed, mem, params, **kw)
         machine.run_to_end(max_cycles, None if records is None else records.append)
     else:
         machine.run_to_end(max_cycles)
@@ -113,29 +120,39 @@ def _report_stop(machine: Any, max_cycles: int | None) -> int:
     return EXIT_OK
 
 
+def _read_program(path: str, engine: str | None, params: MachineParams) -> Program | FlatProgram:
+    """The fast engine's programs go straight into arrays (no Python object per
+    slot); a bad file gets the same error as ``formats.read_program`` either way."""
+    if engine != "reference" and fast_available():
+        from .flat import read_flat_program
+
+        return read_flat_program(path, params)
+    return formats.read_program(path, params)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     for path in (args.final_mem, args.trace):
         formats.check_writable(path)
-    program = formats.read_program(args.program, args.params)
+    engine = "reference" if args.trace else args.engine
+    program = _read_program(args.program, "reference" if args.util else engine, args.params)
     mem = formats.read_memory(args.mem)
     symbols = formats.read_symbols(args.symbols) if args.symbols else None
-    recorder = TraceRecorder(program, symbols)
+    recorder = TraceRecorder(program, symbols) if args.trace or args.util else None  # type: ignore[arg-type]
     if args.trace and args.engine == "fast":
         _err("note: --trace uses the reference engine")
-    engine = "reference" if args.trace else args.engine
     machine = run_machine(program, mem, engine, enable_pause=not args.no_pause, max_cycles=args.max_cycles,
-                          records=recorder.records if args.trace or args.util else None,
+                          records=recorder.records if recorder is not None else None,
                           source=args.program, params=args.params)  # fmt: skip
     status = _report_stop(machine, args.max_cycles)
     if args.final_mem:
         formats.write_memory(args.final_mem, machine.mem)
-    if args.trace:
+    if args.trace and recorder is not None:
         try:
             recorder.write(args.trace)
         except OSError as e:
             raise formats.FormatError(f"{args.trace}: cannot write: {e.strerror or e}") from None
-    if args.util:
-        print(_utilization(program, machine, recorder.records).format_report())
+    if args.util and recorder is not None:
+        print(_utilization(program, machine, recorder.records).format_report())  # type: ignore[arg-type]
     print(f"cycles={machine.cycle}")
     return status
 
@@ -152,7 +169,7 @@ def _check_shape(mem: list[int], shape: Shape, source: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    program = formats.read_program(args.program, args.params)
+    program = _read_program(args.program, args.engine, args.params)
     mem = formats.read_memory(args.mem)
     shape = Shape(args.height, args.rounds, args.batch)
     _check_shape(mem, shape, args.mem)

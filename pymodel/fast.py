@@ -10,6 +10,14 @@ numba loop (``fast_kernel``).  Differences, by design:
 * no retire records (use the reference engine for ``on_retire``);
 * ``bundle_counts`` tells how often each bundle executed (a profile).
 
+The op set comes from the ISA table (``fast_decode.FastOpTable``): a bundle
+holding an op with no compiled form (an op added to the table, an extension
+op) runs through the reference semantics (``OpSpec.execute`` with a
+``BundleContext``, exactly as ``machine.Machine`` runs it), and the compiled
+loop goes on after it.  A program may be given as a ``flat.FlatProgram``
+(``FastMachine.from_file``: no Python object per slot); ``program`` is then
+built from the file only when someone asks for it.
+
 The attributes ``mem`` and ``cores`` are plain lists, copied into the arrays
 when ``run`` starts and back when it returns, so editing them between runs
 works as on the reference.
@@ -21,39 +29,102 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import fast_kernel as K
-from .context import div_zero_detail, jump_negative_detail, mem_range_detail, scratch_range_detail, trace_full_detail
-from .core import MachineBase, check_max_cycles, check_memory_image
+from . import fast_decode as K
+from .configs import missing_op_message
+from .context import (
+    BundleContext,
+    Fault,
+    div_zero_detail,
+    jump_negative_detail,
+    mem_range_detail,
+    scratch_fault,
+    scratch_range_detail,
+    trace_full_detail,
+)
+from .core import CoreState, MachineBase, check_max_cycles, check_memory_image
 from .events import Trap
-from .fast_decode import DecodedProgram, decode_program
-from .isa import DEFAULT_PARAMS, MachineParams, RunState, TrapCause
-from .program import Program
+from .fast_decode import DecodedProgram, decode_flat, first_missing_op
+from .fast_native import kernels
+from .flat import ENGINES, FlatProgram, read_flat_program
+from .isa import DEFAULT_PARAMS, OPS, Engine, MachineParams, OpSpec, RunState, TrapCause
+from .program import Program, ProgramError, place
 
 # Cycles per call into the compiled loop: between calls Python can see Ctrl-C.
 CHUNK_CYCLES = 1 << 22
 NO_LIMIT = (1 << 62) - 1
 
 
+def _new_buffer(n: int) -> np.ndarray:
+    return np.zeros(max(1, n), dtype=np.int64)
+
+
+class _Words:
+    """A numpy row seen as a list of Python ints (the reference semantics compute
+    on unbounded ints: an int64 scalar would overflow in ``a * b``)."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.a = a
+
+    def __getitem__(self, i: int) -> int:
+        return int(self.a[i])
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
 class FastMachine(MachineBase):
     def __init__(
         self,
-        program: Program | Sequence[Mapping[str, Any]],
+        program: Program | FlatProgram | Sequence[Mapping[str, Any]],
         mem: Sequence[int],
         params: MachineParams = DEFAULT_PARAMS,
         **kw: Any,
     ) -> None:
-        super().__init__(program, mem, params, **kw)  # debug_values kept for symmetry; compares never run here
-        self.decoded: DecodedProgram = decode_program(self.program, self.params, enable_debug=self.enable_debug)
+        if isinstance(program, FlatProgram):
+            super().__init__(Program(()), mem, params, **kw)  # inputs checked as for any program
+            flat = program
+            bad = first_missing_op(flat, self.params)  # as configs.check_program_ops, in bulk
+            if bad is not None:
+                at = place(flat.bundle_of(bad), ENGINES[int(flat.engine[bad])], int(flat.index[bad]))
+                raise ProgramError(f"{at}: {missing_op_message(flat.spec(bad), self.params)}")
+            self._program: Program | None = flat.program
+        else:
+            super().__init__(program, mem, params, **kw)  # debug_values kept for symmetry; compares never run here
+            flat = FlatProgram.from_program(self.program)
+        self.decoded: DecodedProgram = decode_flat(flat, self.params, enable_debug=self.enable_debug)
         self.bundle_counts = np.zeros(self.decoded.n_bundles, dtype=np.int64)
         d = self.decoded
         self._buffers = (
-            K.new_buffer(K.TRAP_FIELDS),
-            K.new_buffer(d.max_scratch_writes),
-            K.new_buffer(d.max_scratch_writes),
-            K.new_buffer(d.max_mem_writes),
-            K.new_buffer(d.max_mem_writes),
-            K.new_buffer(d.max_trace_writes),
+            _new_buffer(K.TRAP_FIELDS),
+            _new_buffer(d.max_scratch_writes),
+            _new_buffer(d.max_scratch_writes),
+            _new_buffer(d.max_mem_writes),
+            _new_buffer(d.max_mem_writes),
+            _new_buffer(d.max_trace_writes),
         )
+        self._resume = np.zeros(2, dtype=np.int64)  # fast_kernel.RESUME_*
+        self._generic_plans: dict[int, list[Any]] = {}
+
+    @classmethod
+    def from_file(
+        cls, path: str, mem: Sequence[int], params: MachineParams = DEFAULT_PARAMS, ops: tuple[OpSpec, ...] = OPS, **kw: Any
+    ) -> "FastMachine":
+        """A machine for a program file, read straight into arrays (``flat.read_flat_program``);
+        a bad file raises ``formats.FormatError`` with the same message as ``formats.read_program``."""
+        return cls(read_flat_program(path, params, ops), mem, params, **kw)
+
+    @property
+    def program(self) -> Program:  # type: ignore[override]
+        """The typed program; for a machine made from a file, read when first asked for."""
+        if self._program is None:
+            self._program = self.decoded.flat.to_program(self.params)
+        return self._program
+
+    @program.setter
+    def program(self, value: Program) -> None:
+        self._program = value
 
     def run(self, max_cycles: int | None = None, on_retire: Callable[..., None] | None = None) -> RunState:
         """As ``Machine.run``: PAUSED, HALTED, TRAPPED, or RUNNING at the cycle limit."""
@@ -68,19 +139,33 @@ class FastMachine(MachineBase):
         state[state == int(RunState.PAUSED)] = int(RunState.RUNNING)  # resume paused cores
         d = self.decoded
         trap_out = self._buffers[0]
+        run_cycles = kernels().run_cycles
+        generic_trap: Trap | None = None
         try:
             while True:
                 chunk_limit = min(limit, int(clock[0]) + CHUNK_CYCLES)
-                stop = K.run_cycles(
-                    d.op, d.args, d.bundle_first, d.bundle_cost,
-                    scratch, mem, trace, trace_len, pc, state, self.bundle_counts, clock,
+                stop = run_cycles(
+                    d.op, d.args, d.bundle_first, d.bundle_cost, d.bundle_generic,
+                    scratch, mem, trace, trace_len, pc, state, self.bundle_counts, clock, self._resume,
                     chunk_limit, self.params.vlen, self.enable_pause,
                     *self._buffers,
                 )  # fmt: skip
+                if stop == K.STOP_GENERIC:
+                    generic_trap = self._run_generic(arrays, int(trap_out[K.TRAP_CORE]), int(trap_out[K.TRAP_PC]))
+                    if generic_trap is None:
+                        continue  # the loop finishes the cycle (fast_kernel.RESUME_*)
+                    self._resume[:] = 0
+                    break
+                if stop == K.STOP_INTERNAL:
+                    row = int(trap_out[K.TRAP_ROW])
+                    raise RuntimeError(f"fast engine: row {row} has kernel code {int(d.op[row])}, which the loop lacks")
                 if stop != K.STOP_LIMIT or chunk_limit >= limit:
                     break
         finally:
             self._store_arrays(arrays)
+        if generic_trap is not None:
+            self.trap = generic_trap
+            return RunState.TRAPPED
         if stop == K.STOP_TRAP:
             self.trap = self._make_trap(trap_out)
             return RunState.TRAPPED
@@ -122,7 +207,7 @@ class FastMachine(MachineBase):
     def _make_trap(self, t: np.ndarray) -> Trap:
         cause = TrapCause(int(t[K.TRAP_CAUSE]))
         row = int(t[K.TRAP_ROW])
-        place = self.decoded.places[row]
+        place = self.decoded.place(row)
         value: int = int(t[K.TRAP_VALUE])
         if cause is TrapCause.SCRATCH_RANGE:
             value = self.decoded.scratch_faults[row]
@@ -137,3 +222,51 @@ class FastMachine(MachineBase):
             detail = trace_full_detail(value)
         core = int(t[K.TRAP_CORE])
         return Trap(cause, self.cycle, int(t[K.TRAP_PC]), place.engine, place.index, detail, core, value)
+
+    # -- ops with no compiled form ------------------------------------------------
+
+    def _generic_plan(self, b: int) -> list[Any]:
+        """Bundle b's non-debug slots as the reference plans them (machine.PlannedSlot)."""
+        from .machine import PlannedSlot
+
+        plan = self._generic_plans.get(b)
+        if plan is None:
+            flat = self.decoded.flat
+            plan = []
+            for s in range(int(flat.bundle_first[b]), int(flat.bundle_first[b + 1])):
+                engine = ENGINES[int(flat.engine[s])]
+                if engine is Engine.DEBUG:
+                    continue  # skipped, as everywhere in this engine
+                spec, args = flat.spec(s), flat.slot_args(s)
+                plan.append(PlannedSlot(engine, int(flat.index[s]), spec, args, scratch_fault(spec, args, self.params)))
+            self._generic_plans[b] = plan
+        return plan
+
+    def _run_generic(self, arrays: tuple[np.ndarray, ...], c: int, b: int) -> Trap | None:
+        """Run bundle b on core c through the reference semantics and commit it
+        into the arrays, as ``machine.Machine._step`` does; its Trap, or None."""
+        from .machine import Machine
+
+        scratch, mem, trace, trace_len, pc, state, clock = arrays
+        core = CoreState(c, b, _Words(scratch[c]), [0] * int(trace_len[c]))  # type: ignore[arg-type]
+        ctx = BundleContext(core, _Words(mem), self.params, enable_pause=self.enable_pause, debug_values={})  # type: ignore[arg-type]
+        for slot in self._generic_plan(b):
+            try:
+                Machine._execute(self, ctx, slot)  # type: ignore[arg-type]  # the reference's own slot step
+            except Fault as fault:
+                state[c] = int(RunState.TRAPPED)
+                return Trap(fault.cause, int(clock[0]), b, slot.engine, slot.index, fault.detail, c, fault.value)
+        for addr, value in ctx.scratch_writes.items():
+            scratch[c, addr] = value
+        for addr, value in ctx.mem_writes.items():
+            mem[addr] = value
+        for value in ctx.trace_values:
+            trace[c, trace_len[c]] = value
+            trace_len[c] += 1
+        pc[c] = ctx.next_pc  # jump operands were range-checked when decoding; data targets are words
+        if ctx.halted:
+            state[c] = int(RunState.HALTED)
+        elif ctx.paused:
+            state[c] = int(RunState.PAUSED)
+        self.bundle_counts[b] += 1
+        return None

@@ -1,5 +1,8 @@
-"""The fast engine's inner loop: a numba-compiled interpreter over the arrays
-of ``fast_decode.DecodedProgram``.
+"""The fast engine's compiled code (numba): the inner loop, a numba-compiled
+interpreter over the arrays of ``fast_decode.DecodedProgram`` (``run_cycles``),
+the program-file scanner (``scan``, see ``flat``) and the decoder (``decode``,
+see ``fast_decode``).  ``fast_native`` compiles them ahead of time into one
+extension module (so a run does not import numba), or falls back to numba's JIT.
 
 It follows ``machine.Machine.run`` step for step (same cycle loop, same
 commit order, same trap rules); only the representation differs.  Every
@@ -15,29 +18,66 @@ import numpy as np
 from numba import njit
 
 from .fast_decode import (
-    F_ADD_IMM,
-    F_ALU,
-    F_COND_JUMP,
-    F_COND_JUMP_REL,
-    F_CONST,
-    F_COREID,
-    F_HALT,
-    F_JUMP,
-    F_JUMP_INDIRECT,
-    F_LOAD,
-    F_LOAD_OFFSET,
-    F_MULTIPLY_ADD,
-    F_PAUSE,
-    F_SELECT,
-    F_STORE,
-    F_TRACE_WRITE,
-    F_TRAP_SCRATCH,
-    F_VALU,
-    F_VBROADCAST,
-    F_VLOAD,
-    F_VSELECT,
-    F_VSTORE,
+    E_DEBUG_COMPARE,
+    E_PC_RANGE,
+    K_GENERIC,
+    K_SKIP,
+    O_IMM,
+    O_PC,
+    O_READ,
+    O_READ_VEC,
+    O_WRITE,
+    O_WRITE_VEC,
+    RESUME_CORE,
+    RESUME_COSTED,
+    STOP_GENERIC,
+    STOP_IDLE,
+    STOP_INTERNAL,
+    STOP_LIMIT,
+    STOP_TRAP,
+    TRAP_AUX,
+    TRAP_CAUSE,
+    TRAP_CORE,
+    TRAP_PC,
+    TRAP_ROW,
+    TRAP_VALUE,
+    B_ADD,
+    B_AND,
+    B_CDIV,
+    B_EQ,
+    B_FLOORDIV,
+    B_LT,
+    B_MOD,
+    B_MUL,
+    B_OR,
+    B_SHL,
+    B_SHR,
+    B_SUB,
+    B_XOR,
+    K_ADD_IMM,
+    K_ALU_BINOP,
+    K_COND_JUMP,
+    K_COND_JUMP_REL,
+    K_CONST,
+    K_COREID,
+    K_HALT,
+    K_JUMP,
+    K_JUMP_INDIRECT,
+    K_LOAD,
+    K_LOAD_OFFSET,
+    K_MULTIPLY_ADD,
+    K_PAUSE,
+    K_SELECT,
+    K_STORE,
+    K_TRACE_WRITE,
+    K_TRAP_SCRATCH,
+    K_VALU_BINOP,
+    K_VBROADCAST,
+    K_VLOAD,
+    K_VSELECT,
+    K_VSTORE,
 )
+from .flat import DEBUG, NOT_MINE, OK
 from .isa import RunState, TrapCause
 
 MASK = 0xFFFFFFFF
@@ -50,20 +90,6 @@ T_SCRATCH_RANGE = int(TrapCause.SCRATCH_RANGE)
 T_MEM_RANGE = int(TrapCause.MEM_RANGE)
 T_JUMP_NEGATIVE = int(TrapCause.JUMP_NEGATIVE)
 T_TRACE_FULL = int(TrapCause.TRACE_FULL)
-
-# Why run_cycles returned.
-STOP_IDLE = 0  # no core is RUNNING
-STOP_LIMIT = 1  # the cycle counter reached the limit
-STOP_TRAP = 2  # trap_out holds the trap
-
-# trap_out layout
-TRAP_CAUSE, TRAP_CORE, TRAP_PC, TRAP_ROW, TRAP_VALUE, TRAP_AUX = range(6)
-TRAP_FIELDS = 6
-
-# Binary op index k (fast_decode.BINOP_INDEX order).
-B_ADD, B_SUB, B_MUL, B_FLOORDIV, B_CDIV, B_XOR, B_AND, B_OR, B_SHL, B_SHR, B_MOD, B_LT, B_EQ = range(13)
-N_BINOPS = 13
-
 
 @njit(inline="always")
 def is_division(k: int) -> bool:
@@ -103,13 +129,15 @@ def binop(k: int, a: int, b: int) -> int:
         return a // b
     if k == B_CDIV:
         return (a + b - 1) // b
-    return a % b  # B_MOD
+    if k == B_MOD:
+        return a % b
+    return -1  # unreachable: decoding emits only the ids above (fast_decode.BINOPS)
 
 
 @njit(cache=True)
 def run_cycles(
-    op, args, bundle_first, bundle_cost,  # the program (fast_decode.DecodedProgram)
-    scratch, mem, trace, trace_len, pc, state, counts, clock,  # machine state, updated in place
+    op, args, bundle_first, bundle_cost, bundle_generic,  # the program (fast_decode.DecodedProgram)
+    scratch, mem, trace, trace_len, pc, state, counts, clock, resume,  # machine state, updated in place
     limit, vlen, enable_pause,  # run settings
     trap_out, sw_addr, sw_val, mw_addr, mw_val, tw_val,  # out: trap; scratch: per-bundle write buffers
 ):  # fmt: skip
@@ -118,25 +146,44 @@ def run_cycles(
     mem_len = mem.shape[0]
     depth = trace.shape[1]
     cycle = clock[0]
+    start = resume[RESUME_CORE]  # > 0: finish the cycle a generic bundle interrupted
+    costed = resume[RESUME_COSTED] != 0
+    resume[RESUME_CORE] = 0
+    resume[RESUME_COSTED] = 0
     while True:
-        any_running = False
-        for c in range(n_cores):
-            if state[c] == RUNNING:
-                if pc[c] >= n_bundles:
-                    state[c] = HALTED  # ran past the end: a normal stop, no cycle
-                else:
-                    any_running = True
-        if not any_running:
-            clock[0] = cycle
-            return STOP_IDLE
-        if cycle >= limit:
-            clock[0] = cycle
-            return STOP_LIMIT
-        costed = False
-        for c in range(n_cores):
+        if start > 0:
+            first_core = start
+            start = 0
+            top_of_cycle = False
+        else:
+            first_core = 0
+            top_of_cycle = True
+            costed = False
+        if top_of_cycle:
+            any_running = False
+            for c in range(n_cores):
+                if state[c] == RUNNING:
+                    if pc[c] >= n_bundles:
+                        state[c] = HALTED  # ran past the end: a normal stop, no cycle
+                    else:
+                        any_running = True
+            if not any_running:
+                clock[0] = cycle
+                return STOP_IDLE
+            if cycle >= limit:
+                clock[0] = cycle
+                return STOP_LIMIT
+        for c in range(first_core, n_cores):
             if state[c] != RUNNING:
                 continue
             b = pc[c]
+            if bundle_generic[b] != 0:
+                trap_out[TRAP_CORE] = c
+                trap_out[TRAP_PC] = b
+                resume[RESUME_CORE] = c + 1
+                resume[RESUME_COSTED] = 1 if costed else 0
+                clock[0] = cycle
+                return STOP_GENERIC
             sc = scratch[c]
             next_pc = b + 1
             ns = 0
@@ -154,16 +201,16 @@ def run_cycles(
                 y = args[s, 1]
                 z = args[s, 2]
                 w = args[s, 3]
-                if o < F_ALU + N_BINOPS:
+                if o == K_ALU_BINOP:
                     vb = sc[z]
-                    if vb == 0 and is_division(o - F_ALU):
+                    if vb == 0 and is_division(w):
                         fault, f_row, f_value, f_aux = T_DIV_ZERO, s, 0, z
                         break
                     sw_addr[ns] = x
-                    sw_val[ns] = binop(o - F_ALU, sc[y], vb)
+                    sw_val[ns] = binop(w, sc[y], vb)
                     ns += 1
-                elif o < F_VALU + N_BINOPS:
-                    k = o - F_VALU
+                elif o == K_VALU_BINOP:
+                    k = w
                     for i in range(vlen):
                         vb = sc[z + i]
                         if vb == 0 and is_division(k):
@@ -174,18 +221,18 @@ def run_cycles(
                         ns += 1
                     if fault != 0:
                         break
-                elif o == F_VBROADCAST:
+                elif o == K_VBROADCAST:
                     v = sc[y]
                     for i in range(vlen):
                         sw_addr[ns] = x + i
                         sw_val[ns] = v
                         ns += 1
-                elif o == F_MULTIPLY_ADD:
+                elif o == K_MULTIPLY_ADD:
                     for i in range(vlen):
                         sw_addr[ns] = x + i
                         sw_val[ns] = (mul32(sc[y + i], sc[z + i]) + sc[w + i]) & MASK
                         ns += 1
-                elif o == F_LOAD or o == F_LOAD_OFFSET:
+                elif o == K_LOAD or o == K_LOAD_OFFSET:  # load_offset's effective addresses were decoded
                     addr = sc[y]
                     if addr >= mem_len:
                         fault, f_row, f_value = T_MEM_RANGE, s, addr
@@ -193,7 +240,7 @@ def run_cycles(
                     sw_addr[ns] = x
                     sw_val[ns] = mem[addr]
                     ns += 1
-                elif o == F_VLOAD:
+                elif o == K_VLOAD:
                     base = sc[y]
                     if base + vlen > mem_len:
                         fault, f_row, f_value = T_MEM_RANGE, s, max(base, mem_len)  # first bad lane
@@ -202,11 +249,11 @@ def run_cycles(
                         sw_addr[ns] = x + i
                         sw_val[ns] = mem[base + i]
                         ns += 1
-                elif o == F_CONST:
+                elif o == K_CONST:
                     sw_addr[ns] = x
                     sw_val[ns] = y
                     ns += 1
-                elif o == F_STORE:
+                elif o == K_STORE:
                     addr = sc[x]
                     if addr >= mem_len:
                         fault, f_row, f_value = T_MEM_RANGE, s, addr
@@ -214,7 +261,7 @@ def run_cycles(
                     mw_addr[nm] = addr
                     mw_val[nm] = sc[y]
                     nm += 1
-                elif o == F_VSTORE:
+                elif o == K_VSTORE:
                     base = sc[x]
                     if base + vlen > mem_len:
                         fault, f_row, f_value = T_MEM_RANGE, s, max(base, mem_len)
@@ -223,36 +270,36 @@ def run_cycles(
                         mw_addr[nm] = base + i
                         mw_val[nm] = sc[y + i]
                         nm += 1
-                elif o == F_SELECT:
+                elif o == K_SELECT:
                     sw_addr[ns] = x
                     sw_val[ns] = sc[z] if sc[y] != 0 else sc[w]
                     ns += 1
-                elif o == F_VSELECT:
+                elif o == K_VSELECT:
                     for i in range(vlen):
                         sw_addr[ns] = x + i
                         sw_val[ns] = sc[z + i] if sc[y + i] != 0 else sc[w + i]
                         ns += 1
-                elif o == F_ADD_IMM:
+                elif o == K_ADD_IMM:
                     sw_addr[ns] = x
                     sw_val[ns] = (sc[y] + z) & MASK
                     ns += 1
-                elif o == F_HALT:
+                elif o == K_HALT:
                     halted = True
-                elif o == F_PAUSE:
+                elif o == K_PAUSE:
                     if enable_pause:
                         paused = True
-                elif o == F_TRACE_WRITE:
+                elif o == K_TRACE_WRITE:
                     if trace_len[c] + nt >= depth:
                         fault, f_row, f_value = T_TRACE_FULL, s, depth
                         break
                     tw_val[nt] = sc[x]
                     nt += 1
-                elif o == F_COND_JUMP or o == F_COND_JUMP_REL or o == F_JUMP or o == F_JUMP_INDIRECT:
-                    if o == F_JUMP:
+                elif o == K_COND_JUMP or o == K_COND_JUMP_REL or o == K_JUMP or o == K_JUMP_INDIRECT:
+                    if o == K_JUMP:
                         taken, target = True, x
-                    elif o == F_JUMP_INDIRECT:
+                    elif o == K_JUMP_INDIRECT:
                         taken, target = True, sc[x]
-                    elif o == F_COND_JUMP:
+                    elif o == K_COND_JUMP:
                         taken, target = sc[x] != 0, y
                     else:
                         taken, target = sc[x] != 0, b + 1 + y  # relative to the next bundle
@@ -261,13 +308,17 @@ def run_cycles(
                             fault, f_row, f_value = T_JUMP_NEGATIVE, s, target
                             break
                         next_pc = target
-                elif o == F_COREID:
+                elif o == K_COREID:
                     sw_addr[ns] = x
                     sw_val[ns] = c
                     ns += 1
-                else:  # F_TRAP_SCRATCH: its address is in DecodedProgram.scratch_faults
+                elif o == K_TRAP_SCRATCH:  # its address is in DecodedProgram.scratch_faults
                     fault, f_row = T_SCRATCH_RANGE, s
                     break
+                else:
+                    trap_out[TRAP_ROW] = s
+                    clock[0] = cycle
+                    return STOP_INTERNAL
             if fault != 0:
                 trap_out[TRAP_CAUSE] = fault
                 trap_out[TRAP_CORE] = c
@@ -298,5 +349,386 @@ def run_cycles(
             cycle += 1
 
 
-def new_buffer(n: int) -> np.ndarray:
-    return np.zeros(max(1, n), dtype=np.int64)
+
+# --------------------------------------------------------------------------
+# Reading a program file into arrays (flat.parse_program_bytes)
+
+
+
+
+@njit(cache=True, inline="always")
+def _skip_ws(d, p):
+    n = d.shape[0]
+    while p < n:
+        c = d[p]
+        if c == 32 or c == 10 or c == 13 or c == 9:
+            p += 1
+        else:
+            break
+    return p
+
+
+@njit(cache=True, inline="always")
+def _string(d, p):
+    """p at the opening quote: (end of the string's bytes, position after the closing quote),
+    or (-1, p) for anything but plain printable ASCII with no escapes."""
+    n = d.shape[0]
+    q = p + 1
+    while q < n:
+        c = d[q]
+        if c == 34:
+            return q, q + 1
+        if c == 92 or c < 32 or c > 126:
+            return -1, p
+        q += 1
+    return -1, p
+
+
+@njit(cache=True, inline="always")
+def _integer(d, p):
+    """(value, position after it, ok): -?(0|[1-9][0-9]*), at most 18 digits, not followed by . e E."""
+    n = d.shape[0]
+    neg = False
+    if p < n and d[p] == 45:
+        neg = True
+        p += 1
+    start = p
+    v = 0
+    while p < n and 48 <= d[p] <= 57:
+        v = v * 10 + (d[p] - 48)
+        p += 1
+    digits = p - start
+    if digits == 0 or digits > 18 or (digits > 1 and d[start] == 48):
+        return 0, p, False
+    if p < n and (d[p] == 46 or d[p] == 101 or d[p] == 69):
+        return 0, p, False
+    return (-v if neg else v), p, True
+
+
+@njit(cache=True, inline="always")
+def _name(d, s, e, buf, off, lo, hi):
+    """Index in lo..hi-1 of the name equal to d[s:e], or -1."""
+    length = e - s
+    for k in range(lo, hi):
+        if off[k + 1] - off[k] != length:
+            continue
+        same = True
+        for i in range(length):
+            if buf[off[k] + i] != d[s + i]:
+                same = False
+                break
+        if same:
+            return k
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _skip_key(d, p):
+    """A debug key: integers, plain strings and lists of them, nested at most 8
+    deep.  Position after it, or -1.  (Iterative: numba's cache mishandles recursion.)"""
+    n = d.shape[0]
+    depth = 0
+    need_value = True
+    while True:
+        if need_value:
+            p = _skip_ws(d, p)
+            if p >= n:
+                return -1
+            c = d[p]
+            if c == 91:
+                depth += 1
+                if depth > 8:
+                    return -1
+                p = _skip_ws(d, p + 1)
+                if p < n and d[p] == 93:
+                    p += 1
+                    depth -= 1
+                    need_value = False
+                continue
+            if c == 34:
+                e, p = _string(d, p)
+                if e < 0:
+                    return -1
+            else:
+                _v, p, ok = _integer(d, p)
+                if not ok:
+                    return -1
+            need_value = False
+        if depth == 0:
+            return p
+        p = _skip_ws(d, p)
+        if p >= n:
+            return -1
+        if d[p] == 44:
+            p += 1
+            need_value = True
+        elif d[p] == 93:
+            p += 1
+            depth -= 1
+        else:
+            return -1
+
+
+@njit(cache=True)
+def scan(d, buf, off, n_engines, cand_first, cand, arity, kinds, limits,
+         engine, op, args, index, first, cost, out):  # fmt: skip
+    """Fill the arrays (flat.parse_program_bytes); the status, out = [bundles, slots]."""
+    n = d.shape[0]
+    p = 0
+    if n >= 3 and d[0] == 0xEF and d[1] == 0xBB and d[2] == 0xBF:  # a UTF-8 byte order mark
+        p = 3
+    p = _skip_ws(d, p)
+    if p >= n or d[p] != 91:
+        return NOT_MINE
+    p = _skip_ws(d, p + 1)
+    nb = 0
+    r = 0
+    first[0] = 0
+    if p < n and d[p] == 93:
+        p += 1
+    else:
+        while True:  # one bundle
+            if p >= n or d[p] != 123:
+                return NOT_MINE
+            p = _skip_ws(d, p + 1)
+            seen = 0
+            costs = 0
+            if p < n and d[p] == 125:
+                p += 1
+            else:
+                while True:  # one engine group
+                    if p >= n or d[p] != 34:
+                        return NOT_MINE
+                    key_start = p + 1
+                    e_end, p = _string(d, p)
+                    if e_end < 0:
+                        return NOT_MINE
+                    eng = _name(d, key_start, e_end, buf, off, 0, n_engines)
+                    if eng < 0 or (seen >> eng) & 1:
+                        return NOT_MINE
+                    seen |= 1 << eng
+                    if eng != DEBUG:
+                        costs = 1
+                    p = _skip_ws(d, p)
+                    if p >= n or d[p] != 58:
+                        return NOT_MINE
+                    p = _skip_ws(d, p + 1)
+                    if p >= n or d[p] != 91:
+                        return NOT_MINE
+                    p = _skip_ws(d, p + 1)
+                    count = 0
+                    if p < n and d[p] == 93:
+                        p += 1
+                    else:
+                        while True:  # one slot
+                            if p >= n or d[p] != 91:
+                                return NOT_MINE
+                            p = _skip_ws(d, p + 1)
+                            if p >= n or d[p] != 34:
+                                return NOT_MINE
+                            s_start = p + 1
+                            s_end, p = _string(d, p)
+                            if s_end < 0:
+                                return NOT_MINE
+                            j = -1
+                            if s_end > s_start:  # candidates: this engine's ops with this first letter
+                                lut = eng * 256 + d[s_start]
+                                for q in range(cand_first[lut], cand_first[lut + 1]):
+                                    k = cand[q]
+                                    o = off[n_engines + k]
+                                    if off[n_engines + k + 1] - o != s_end - s_start:
+                                        continue
+                                    same = True
+                                    for i in range(1, s_end - s_start):
+                                        if buf[o + i] != d[s_start + i]:
+                                            same = False
+                                            break
+                                    if same:
+                                        j = k
+                                        break
+                            if j < 0 or count >= limits[eng]:
+                                return NOT_MINE
+                            engine[r] = eng
+                            op[r] = j
+                            index[r] = count
+                            for k in range(4):
+                                args[r, k] = 0
+                            m = 0
+                            p = _skip_ws(d, p)
+                            while p < n and d[p] == 44:
+                                p = _skip_ws(d, p + 1)
+                                if m >= arity[j]:
+                                    return NOT_MINE
+                                kind = kinds[j, m]
+                                if kind == 1:
+                                    v, p, ok = _integer(d, p)
+                                    if not ok:
+                                        return NOT_MINE
+                                    args[r, m] = v
+                                elif kind == 2:
+                                    if p >= n or d[p] != 34:
+                                        return NOT_MINE
+                                    t_end, p = _string(d, p)
+                                    if t_end < 0:
+                                        return NOT_MINE
+                                else:
+                                    p = _skip_key(d, p)
+                                    if p < 0:
+                                        return NOT_MINE
+                                m += 1
+                                p = _skip_ws(d, p)
+                            if m != arity[j] or p >= n or d[p] != 93:
+                                return NOT_MINE
+                            p = _skip_ws(d, p + 1)
+                            r += 1
+                            count += 1
+                            if p < n and d[p] == 44:
+                                p = _skip_ws(d, p + 1)
+                                continue
+                            if p < n and d[p] == 93:
+                                p += 1
+                                break
+                            return NOT_MINE
+                    p = _skip_ws(d, p)
+                    if p < n and d[p] == 44:
+                        p = _skip_ws(d, p + 1)
+                        continue
+                    if p < n and d[p] == 125:
+                        p += 1
+                        break
+                    return NOT_MINE
+            cost[nb] = costs
+            nb += 1
+            first[nb] = r
+            p = _skip_ws(d, p)
+            if p < n and d[p] == 44:
+                p = _skip_ws(d, p + 1)
+                continue
+            if p < n and d[p] == 93:
+                p += 1
+                break
+            return NOT_MINE
+    p = _skip_ws(d, p)
+    if p != n:
+        return NOT_MINE
+    out[0] = nb
+    out[1] = r
+    return OK
+
+
+# --------------------------------------------------------------------------
+# Decoding (fast_decode.decode_flat)
+
+
+@njit(cache=True)
+def decode(op, args, first, cost, forced,  # the flat program
+            code, sub, operand, offset_arg, lanes, mem_writes, trace_writes, compare,  # the op table
+            vlen, size, enable_debug, pc_limit,
+            dop, dargs, row_slot, rfirst, lane_ops, generic, fault, out):  # fmt: skip
+    """Fill the row arrays (fast_decode.decode_flat); out = [rows, max scratch/mem/trace
+    writes, error kind, error slot]."""
+    n_bundles = cost.shape[0]
+    r = 0
+    max_sw = 0
+    max_mw = 0
+    max_tw = 0
+    rfirst[0] = 0
+    for b in range(n_bundles):
+        sw = 0
+        mw = 0
+        tw = 0
+        lane_sum = 0
+        gen = 0
+        for s in range(first[b], first[b + 1]):
+            j = op[s]
+            c = code[j]
+            if c == K_SKIP:  # a debug slot: no row
+                if enable_debug and compare[j] != 0:
+                    out[4] = E_DEBUG_COMPARE
+                    out[5] = s
+                    return 1
+                continue
+            lane_sum += lanes[j]
+            row_slot[r] = s
+            # The first out-of-range scratch address: reads, then writes, lanes in order (OpSpec._touched).
+            off = args[s, offset_arg[j]] if offset_arg[j] >= 0 else 0
+            bad = False
+            bad_addr = 0
+            if forced[s] != 0:
+                bad = True
+            for want_write in range(2):
+                if bad:
+                    break
+                for k in range(4):
+                    kind = operand[j, k]
+                    if want_write == 0 and kind != O_READ and kind != O_READ_VEC:
+                        continue
+                    if want_write == 1 and kind != O_WRITE and kind != O_WRITE_VEC:
+                        continue
+                    base = args[s, k] + off
+                    width = vlen if (kind == O_READ_VEC or kind == O_WRITE_VEC) else 1
+                    if base < 0 or base >= size:
+                        bad = True
+                        bad_addr = base
+                        break
+                    if base + width > size:
+                        bad = True
+                        bad_addr = size
+                        break
+            if c == K_GENERIC:  # its bundle runs on the reference semantics
+                for k in range(4):
+                    if operand[j, k] == O_PC and (args[s, k] <= -pc_limit or args[s, k] >= pc_limit):
+                        out[4] = E_PC_RANGE
+                        out[5] = s
+                        return 1
+                    dargs[r, k] = args[s, k]
+                gen = 1
+                dop[r] = c
+                r += 1
+                continue
+            if bad:
+                dop[r] = K_TRAP_SCRATCH
+                fault[r] = bad_addr
+                for k in range(4):
+                    dargs[r, k] = 0
+                r += 1
+                continue
+            dop[r] = c
+            for k in range(4):
+                v = args[s, k]
+                if operand[j, k] == O_IMM:  # mod 2^32
+                    v = v & 0xFFFFFFFF
+                elif operand[j, k] == O_PC:
+                    if v <= -pc_limit or v >= pc_limit:
+                        out[4] = E_PC_RANGE
+                        out[5] = s
+                        return 1
+                dargs[r, k] = v
+            if offset_arg[j] >= 0:  # load_offset: effective addresses
+                dargs[r, 0] = args[s, 0] + off
+                dargs[r, 1] = args[s, 1] + off
+                dargs[r, 2] = 0
+            if c == K_ALU_BINOP or c == K_VALU_BINOP:  # the binop id in operand 3
+                dargs[r, 3] = sub[j]
+            for k in range(4):
+                if operand[j, k] == O_WRITE:
+                    sw += 1
+                elif operand[j, k] == O_WRITE_VEC:
+                    sw += vlen
+            mw += mem_writes[j]
+            tw += trace_writes[j]
+            r += 1
+        rfirst[b + 1] = r
+        lane_ops[b] = lane_sum
+        generic[b] = gen
+        if sw > max_sw:
+            max_sw = sw
+        if mw > max_mw:
+            max_mw = mw
+        if tw > max_tw:
+            max_tw = tw
+    out[0] = r
+    out[1] = max_sw
+    out[2] = max_mw
+    out[3] = max_tw
+    return 0
