@@ -73,8 +73,8 @@ class PlanConfig:
     # bottom muxes wait for the start of the hash that makes the tree's newest bit
     # (False: they may run as soon as the oldest bit is known, rounds ahead)
     mux_wait: bool = True
-    flow_consts: bool = False  # constants may also be made by FLOW add_imm (kernels.compiler.Kernel)
-    alu_broadcasts: bool = False  # broadcasts may also run as eight ALU slots
+    flow_consts: bool = True  # constants may also be made by FLOW add_imm (kernels.compiler.Kernel)
+    alu_broadcasts: bool = True  # broadcasts may also run as eight ALU slots
 
 
 @dataclass
