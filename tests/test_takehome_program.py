@@ -178,3 +178,32 @@ def test_debug_keys_that_went_through_json_check_as_in_the_takehome(
         assert "debug compare failed at cycle" in out and "key (0, 0, 'hash_stage', 3): expected" in out
         assert _last(out) == "program=th cycles_model=" + out.split("debug compare failed at cycle ")[1].split(",")[0] \
             + " cycles_rtl=- memory=not-run"
+
+
+def test_a_program_that_never_halts_stops_at_the_cycle_limit(
+    no_rtl: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prog = tmp_path / "loop.json"
+    prog.write_text(json.dumps([{"alu": [["+", 1, 1, 2]]}, {"flow": [["jump", 0]]}]))
+    assert sim_tool.main(["--program", str(prog), "--height", "2", "--rounds", "1", "--batch", "8",
+                          "--max-cycles", "777"]) == 1  # fmt: skip
+    out = capsys.readouterr().out
+    assert "error: the kernel did not halt: stopped at the cycle limit of 777 cycles, still running at pc 1" in out
+    assert _last(out) == "program=loop cycles_model=777 cycles_rtl=- memory=not-run"
+
+
+def test_a_folder_as_program_and_a_memory_image_too_big_for_the_rtl(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    import tools.sim_user as sim_user
+    from pymodel.isa import DEFAULT_PARAMS
+
+    assert sim_tool.main(["--program", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path}: cannot read: Is a directory"
+    prog, mem = files
+    monkeypatch.setattr(sim_user, "_params", lambda args: replace(DEFAULT_PARAMS, mem_depth=64))
+    assert sim_tool.main(["--program", str(prog), "--mem", str(mem)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {mem}: the memory image of 70 words exceeds the RTL data memory (mem_depth 64)"

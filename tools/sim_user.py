@@ -332,13 +332,13 @@ def _icarus_guard(args: argparse.Namespace, cycles: int) -> None:
     print(f"note: {estimate}", flush=True)
 
 
-def _fits_rtl(program: Program, params: MachineParams, mem: list[int], source: str) -> None:
+def _fits_rtl(program: Program, params: MachineParams, mem: list[int], source: str, mem_source: str) -> None:
     try:
         to_hardware(program, params)
     except ProgramError as e:
         raise BadInput(f"{source}: does not fit the RTL's instruction memory or encoding: {e}") from None
     if len(mem) > params.mem_depth:
-        raise BadInput(f"{source}: the memory image of {len(mem)} words exceeds the RTL data memory "
+        raise BadInput(f"{mem_source}: the memory image of {len(mem)} words exceeds the RTL data memory "
                        f"(mem_depth {params.mem_depth})")  # fmt: skip
 
 
@@ -369,7 +369,7 @@ def program_flow(args: argparse.Namespace) -> int:
         validate(program, params, mem_len=len(mem))
     except ProgramError as e:
         raise BadInput(f"{args.program}: {e}") from None
-    _fits_rtl(program, params, mem, args.program)
+    _fits_rtl(program, params, mem, args.program, args.mem or "the generated problem")
     if args.debug and problem is None:
         raise BadInput("--debug needs a known tree-hash problem: leave out --mem, or give a tree-hash memory image "
                        "(indices all 0)")  # fmt: skip
@@ -424,7 +424,8 @@ def takehome_flow(args: argparse.Namespace) -> int:
     n_debug = _debug_slots(program)
     if n_debug and not args.debug:
         print(f"note: {n_debug} debug compare slots not checked (DEBUG=1 / --debug checks them against the reference trace)")
-    _fits_rtl(program, params, Problem.generate(shape, args.seed).memory_image(), str(kernel.path))
+    _fits_rtl(program, params, Problem.generate(shape, args.seed).memory_image(), str(kernel.path),
+              f"the problem's memory image ({shape})")
 
     n_model = max(args.model_seeds, args.seeds)
     seeds = list(range(args.seed, args.seed + n_model))
