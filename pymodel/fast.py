@@ -269,4 +269,6 @@ class FastMachine(MachineBase):
         elif ctx.paused:
             state[c] = int(RunState.PAUSED)
         self.bundle_counts[b] += 1
+        if self.decoded.bundle_cost[b]:
+            self._resume[K.RESUME_COSTED] = 1  # the cycle counts (the loop adds it at the cycle's end)
         return None

@@ -23,6 +23,8 @@ every time a slot runs is done once here, in bulk (numba, ``_decode``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from .context import scratch_fault
@@ -92,17 +94,32 @@ PC_LIMIT = 1 << 60
 O_NONE, O_READ, O_WRITE, O_READ_VEC, O_WRITE_VEC, O_OFFSET, O_IMM, O_PC = range(8)
 
 
+def _code_of(fn: Any) -> Any:
+    return getattr(fn, "__code__", None)
+
+
+# The semantics each compiled form was written for: the code objects of isa.py's own
+# ``execute`` (and ``binop``) of that op.  An OpSpec under the same name with other
+# semantics (a modified copy of the table) does not match and takes the generic path.
+_WRITTEN_FOR: dict[tuple[Engine, str], tuple[Any, Any]] = {
+    (op.engine, op.name): (_code_of(op.execute), _code_of(op.binop)) for op in OPS if (op.engine, op.name) in COMPILED
+}
+
+
 def compiled_form(spec: OpSpec) -> tuple[int, int] | None:
-    """(kernel code, binop id) of the op's compiled form, or None: the generic path."""
+    """(kernel code, binop id) of the op's compiled form, or None: the generic path.
+
+    A form is used only for the op it was written for: same engine and name,
+    same operand kinds, same semantics functions as in isa.py."""
     entry = COMPILED.get((spec.engine, spec.name))
     if entry is None:
         return None
     code, kinds = entry
     if "".join(_KIND_LETTER[o.kind] for o in spec.operands) != kinds:
         return None  # the table changed this op's operands: the compiled form no longer fits
+    if _WRITTEN_FOR.get((spec.engine, spec.name)) != (_code_of(spec.execute), _code_of(spec.binop)):
+        return None  # other semantics under the same name
     if code in (K_ALU_BINOP, K_VALU_BINOP):
-        if spec.binop is None:
-            return None
         return code, BINOPS[spec.name]
     return code, 0
 
