@@ -191,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"waves: {report.waves}")
     ok = report.ok and values_ok
     if args.trace:  # Perfetto traces of the model run and of the RTL's retire port
-        from tools.sim_user import _traces
+        from tools.sim_user import write_traces
 
-        ok = _traces(args, build, built.program, mem, f"{kernel.name}-{variant}", built.symbols) and ok
+        ok = write_traces(args, build, built.program, mem, f"{kernel.name}-{variant}", built.symbols) and ok
     verdict = "match" if ok else "MISMATCH"
     cycles = f"cycles_model={report.model.cycle} cycles_rtl={report.rtl.cycle}"
     on = "" if config.name == "default" else f" config={config.name}"

@@ -306,7 +306,7 @@ def _cross_check(args: argparse.Namespace, params: MachineParams, program: Progr
     return report, build, build_s
 
 
-def _traces(args: argparse.Namespace, build: Any, program: Program, mem: list[int], name: str,
+def write_traces(args: argparse.Namespace, build: Any, program: Program, mem: list[int], name: str,
             symbols: dict[str, tuple[int, int]] | None) -> bool:  # fmt: skip
     from tools.rtl_trace import write_trace_pair
 
@@ -398,7 +398,7 @@ def program_flow(args: argparse.Namespace) -> int:
         _utilization_report(report.image.program if report.image else program, report.model.visits, params, "model")
     ok = report.ok and not wrong
     if args.trace:
-        ok = _traces(args, build, program, mem, name, None) and ok
+        ok = write_traces(args, build, program, mem, name, None) and ok
     verdict = "match" if ok else "MISMATCH"
     print(f"program={name} cycles_model={report.model.cycle} cycles_rtl={report.rtl.cycle} memory={verdict}")
     return 0 if ok else 1
@@ -472,7 +472,7 @@ def takehome_flow(args: argparse.Namespace) -> int:
               f"memory={'match' if report.ok else 'MISMATCH'}")  # fmt: skip
     if args.trace and build is not None:
         mem = Problem.generate(shape, seeds[0]).memory_image()
-        match = _traces(args, build, program, mem, kernel.name, kernel.symbols) and match
+        match = write_traces(args, build, program, mem, kernel.name, kernel.symbols) and match
     r = reports[0]
     print(f"takehome={kernel.name} correct={correct}/{n_model} cycles_model={r.model.cycle} cycles_rtl={r.rtl.cycle} "
           f"memory={'match' if match else 'MISMATCH'}")  # fmt: skip
