@@ -226,19 +226,24 @@ class FastMachine(MachineBase):
     # -- ops with no compiled form ------------------------------------------------
 
     def _generic_plan(self, b: int) -> list[Any]:
-        """Bundle b's non-debug slots as the reference plans them (machine.PlannedSlot)."""
+        """Bundle b's non-debug slots as the reference plans them (machine.PlannedSlot);
+        compiled slots take their scratch check from decoding, generic ones compute it."""
         from .machine import PlannedSlot
 
         plan = self._generic_plans.get(b)
         if plan is None:
-            flat = self.decoded.flat
+            d = self.decoded
+            flat = d.flat
             plan = []
-            for s in range(int(flat.bundle_first[b]), int(flat.bundle_first[b + 1])):
-                engine = ENGINES[int(flat.engine[s])]
-                if engine is Engine.DEBUG:
-                    continue  # skipped, as everywhere in this engine
+            for r in range(int(d.bundle_first[b]), int(d.bundle_first[b + 1])):  # rows: no debug slots
+                s = int(d.row_slot[r])
                 spec, args = flat.spec(s), flat.slot_args(s)
-                plan.append(PlannedSlot(engine, int(flat.index[s]), spec, args, scratch_fault(spec, args, self.params)))
+                code = int(d.op[r])
+                if code == K.K_GENERIC:
+                    bad = scratch_fault(spec, args, self.params)
+                else:
+                    bad = d.scratch_faults.get(r) if code == K.K_TRAP_SCRATCH else None
+                plan.append(PlannedSlot(ENGINES[int(flat.engine[s])], int(flat.index[s]), spec, args, bad))
             self._generic_plans[b] = plan
         return plan
 
@@ -248,7 +253,7 @@ class FastMachine(MachineBase):
         from .machine import Machine
 
         scratch, mem, trace, trace_len, pc, state, clock = arrays
-        core = CoreState(c, b, _Words(scratch[c]), [0] * int(trace_len[c]))  # type: ignore[arg-type]
+        core = CoreState(c, b, scratch[c].tolist(), [0] * int(trace_len[c]))  # scratch is small: a copy reads fastest
         ctx = BundleContext(core, _Words(mem), self.params, enable_pause=self.enable_pause, debug_values={})  # type: ignore[arg-type]
         for slot in self._generic_plan(b):
             try:

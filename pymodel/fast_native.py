@@ -29,7 +29,7 @@ from types import SimpleNamespace
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("fast_kernel.py", "fast_decode.py", "flat.py")
+SOURCES = ("fast_kernel.py", "fast_decode.py")
 FUNCTIONS = ("scan", "decode", "run_cycles")
 
 # Exact argument types (an AOT function does not dispatch on types: callers pass these dtypes).
@@ -57,12 +57,13 @@ def build_key() -> str:
     """What the compiled module depends on (without importing numba: versions from package metadata)."""
     from importlib.metadata import version
 
-    from .isa import RunState, TrapCause  # the only values fast_kernel takes from isa.py
+    from .flat import DEBUG, NOT_MINE, OK
+    from .isa import RunState, TrapCause  # the only values fast_kernel takes from isa.py and flat.py
 
     h = hashlib.sha256()
     for name in SOURCES:
         h.update((HERE / name).read_bytes())
-    codes = [(c.name, int(c)) for c in (*RunState, *TrapCause)]
+    codes = [(c.name, int(c)) for c in (*RunState, *TrapCause)] + [DEBUG, NOT_MINE, OK]
     h.update(repr((version("numba"), version("numpy"), sys.version, platform.machine(), SIGNATURES, codes)).encode())
     return h.hexdigest()[:16]
 

@@ -73,7 +73,7 @@ class FlatProgram:
         """Row r's integer operands as Python ints (not for debug rows)."""
         if row in self.huge:
             return self.huge[row]
-        return tuple(int(v) for v in self.args[row, : self.spec(row).arity])
+        return tuple(self.args[row, : self.spec(row).arity].tolist())
 
     def to_program(self, params: MachineParams = DEFAULT_PARAMS) -> "Program":
         """The typed Program (read again from the source file: debug keys are not kept here)."""

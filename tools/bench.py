@@ -15,6 +15,10 @@ def main() -> int:
     from tools import bench_model
 
     status |= bench_model.main() or 0
+    print("\n== golden model, whole process (what a user waits for) ==", flush=True)
+    from tools import bench_process
+
+    status |= bench_process.main([]) or 0
     print("\n== RTL ==", flush=True)
     try:
         from tools import bench_rtl

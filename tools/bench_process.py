@@ -11,7 +11,12 @@ files:
   (``python -m kernels build tree_hash --variant baseline --rounds 64``),
   ~590k one-slot bundles, ~17.6 MB of JSON;
 * ``dense-20k``: 20000 random straight-line bundles, every engine's slots
-  full (12 alu, 6 valu, 2 load, 2 store, 1 flow), ``dense_random_program``.
+  full (12 alu, 6 valu, 2 load, 2 store, 1 flow: 460k slots, 11.9 MB),
+  ``dense_random_program``.
+
+Children run without PYTHONDONTWRITEBYTECODE (a user's default: Python caches
+the modules' bytecode); the figures are wall seconds with the process's CPU
+seconds beside them, since this machine may be shared.
 
 Next to it, in-process: the inner loop alone (cycles/s of the compiled run,
 program already decoded) and load+validate+decode per slot, so the two
@@ -30,6 +35,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,6 +138,8 @@ def measure_process(tree: Path, engine: str, prog: Path, mem: Path, env: dict[st
     is reaped with os.wait4, which gives its own rusage), cycles, final memory."""
     out = Path(tempfile.mkstemp(prefix="bench-final-", suffix=".json", dir=BENCH_DIR)[1])
     cmd = [PYTHON, "-m", "pymodel", "run", str(prog), "--mem", str(mem), "--final-mem", str(out), "--engine", engine]
+    env = dict(env if env is not None else os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's default: modules' bytecode cached
     with tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
         t0 = time.perf_counter()
         pid = subprocess.Popen(cmd, cwd=tree, stdout=so, stderr=se, env=env).pid
@@ -146,13 +154,15 @@ def measure_process(tree: Path, engine: str, prog: Path, mem: Path, env: dict[st
     cycles = int(stdout.strip().splitlines()[-1].split("=")[1])
     final = out.read_text()
     out.unlink()
-    return {"wall_s": wall, "rss_mb": usage.ru_maxrss / 1024, "cycles": cycles, "final": final}
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"wall_s": wall, "cpu_s": cpu, "rss_mb": usage.ru_maxrss / 1024, "cycles": cycles, "final": final}
 
 
 _INNER = """
 import sys, time, json
 from pymodel import formats
 from pymodel.fast import FastMachine
+FastMachine([{"alu": [("+", 0, 0, 0)]}], [0]).run()  # the compiled loop loaded first
 prog = formats.read_program(sys.argv[1]); mem = formats.read_memory(sys.argv[2])
 m = FastMachine(prog, mem, enable_debug=False)
 t0 = time.perf_counter(); m.run_to_end(); t = time.perf_counter() - t0
@@ -173,14 +183,14 @@ def phases(prog: str, mem: str) -> dict[str, float]:
     from pymodel.fast import FastMachine
 
     FastMachine([{"alu": [("+", 0, 0, 0)]}], [0]).run()  # the compiled loop loaded before timing
-    t0 = time.perf_counter()
     image = formats.read_memory(mem)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     machine = FastMachine.from_file(prog, image, enable_debug=False)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     machine.run_to_end()
     t3 = time.perf_counter()
-    return {"slots": int(machine.decoded.n_slots), "cycles": machine.cycle, "mem_s": t1 - t0, "decode_s": t2 - t1, "run_s": t3 - t2}
+    return {"slots": int(machine.decoded.n_slots), "cycles": machine.cycle, "decode_s": t2 - t1,
+            "decode_cpu_s": c2 - c1, "run_s": t3 - t2}  # fmt: skip
 
 
 def inner_loop(tree: Path, prog: Path, mem: Path) -> dict[str, Any]:
@@ -192,20 +202,28 @@ def measure_tree(tree: Path, files: dict[str, tuple[Path, Path]], *, reference: 
     """Every whole-process figure of one tree."""
     res: dict[str, Any] = {}
     fresh_cache = tempfile.mkdtemp(prefix="bench-numba-", dir=BENCH_DIR)
-    env = dict(os.environ, NUMBA_CACHE_DIR=fresh_cache)
-    first = measure_process(tree, "fast", *files["dense-20k"], env=env)  # empty numba cache: compiles
+    fresh_native = tempfile.mkdtemp(prefix="bench-native-", dir=BENCH_DIR)
+    env = dict(os.environ, NUMBA_CACHE_DIR=fresh_cache, VLIWSIM_NATIVE_DIR=fresh_native)
+    first = measure_process(tree, "fast", *files["dense-20k"], env=env)  # nothing compiled yet: compiles
     res["first_run_dense_s"] = first["wall_s"]
-    res["startup_s"] = min(measure_process(tree, "fast", *files["start-up"])["wall_s"] for _ in range(REPEATS))
+    res["first_run_dense_cpu_s"] = first["cpu_s"]
+    shutil.rmtree(fresh_cache, ignore_errors=True)
+    shutil.rmtree(fresh_native, ignore_errors=True)
+    runs = [measure_process(tree, "fast", *files["start-up"]) for _ in range(REPEATS)]
+    res["startup_s"] = min(r["wall_s"] for r in runs)
+    res["startup_cpu_s"] = min(r["cpu_s"] for r in runs)
+    res["startup_rss_mb"] = max(r["rss_mb"] for r in runs)
     for name in ("baseline-64", "dense-20k"):
         prog, mem = files[name]
         runs = [measure_process(tree, "fast", prog, mem) for _ in range(REPEATS)]
         best = min(runs, key=lambda r: r["wall_s"])
-        row = {"fast_s": best["wall_s"], "fast_rss_mb": max(r["rss_mb"] for r in runs), "cycles": best["cycles"]}
+        row = {"fast_s": best["wall_s"], "fast_cpu_s": min(r["cpu_s"] for r in runs),
+               "fast_rss_mb": max(r["rss_mb"] for r in runs), "cycles": best["cycles"]}  # fmt: skip
         if reference:
             ref = measure_process(tree, "reference", prog, mem)
             if (ref["cycles"], ref["final"]) != (best["cycles"], best["final"]):
                 raise RuntimeError(f"{tree}: engines disagree on {name}")
-            row.update(ref_s=ref["wall_s"], ref_rss_mb=ref["rss_mb"])
+            row.update(ref_s=ref["wall_s"], ref_cpu_s=ref["cpu_s"], ref_rss_mb=ref["rss_mb"])
         inner = inner_loop(tree, prog, mem)
         row["inner_cycles_per_s"] = inner["cycles"] / inner["run_s"]
         res[name] = row
@@ -220,34 +238,97 @@ def _f(v: Any, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
 
 
-def report(new: dict[str, Any], old: dict[str, Any] | None, new_phases: dict[str, dict[str, float]]) -> str:
+def _pair(wall: Any, cpu: Any) -> str:
+    """wall s (cpu s): the machine may be shared, so both."""
+    if wall is None:
+        return "-"
+    return f"{wall:.2f}" + (f" ({cpu:.2f})" if cpu is not None else "")
+
+
+def report(new: dict[str, Any], old: dict[str, Any] | None, new_phases: dict[str, dict[str, float]],
+           generic: dict[str, float] | None = None) -> str:  # fmt: skip
     o = old or {}
-    lines = ["whole process: python -m pymodel run PROG --mem MEM --final-mem OUT (best of "
-             f"{REPEATS}; numba cache warm; peak RSS of the process)"]  # fmt: skip
-    head = f"{'program':<12} {'figure':<34} {'before':>12} {'now':>12} {'target':>9}"
+    load = os.getloadavg()[0]
+    lines = [
+        "whole process: python -m pymodel run PROG --mem MEM --final-mem OUT, best of "
+        f"{REPEATS}, compiled code cached (2nd run);",
+        f"seconds as wall (cpu = user+sys of the process); load average now {load:.1f} on {os.cpu_count()} cores",
+    ]
+    head = f"{'program':<12} {'figure':<40} {'before':>14} {'now':>14} {'target':>8}"
     lines += [head, "-" * len(head)]
 
-    def row(prog: str, label: str, key: str, fmt: str, target: str = "", scale: float = 1.0) -> None:
-        ov = o.get(prog, {}).get(key) if prog else o.get(key)
-        nv = new.get(prog, {}).get(key) if prog else new.get(key)
-        ov = None if ov is None else ov * scale
-        nv = None if nv is None else nv * scale
-        lines.append(f"{prog or '-':<12} {label:<34} {_f(ov, fmt):>12} {_f(nv, fmt):>12} {target:>9}")
+    def get(d: dict[str, Any], prog: str, key: str) -> Any:
+        return d.get(prog, {}).get(key) if prog else d.get(key)
+
+    def row(prog: str, label: str, before: str, now: str, target: str = "") -> None:
+        lines.append(f"{prog or '-':<12} {label:<40} {before:>14} {now:>14} {target:>8}")
 
     for prog in ("baseline-64", "dense-20k"):
-        row(prog, "fast engine, whole process s", "fast_s", ".2f", f"<= {TARGETS[prog]}")
-        row(prog, "fast engine, peak RSS MB", "fast_rss_mb", ".0f", f"<= {RSS_TARGET_MB}" if prog == "baseline-64" else "")
-        row(prog, "reference engine, whole process s", "ref_s", ".2f")
-        row(prog, "reference engine, peak RSS MB", "ref_rss_mb", ".0f")
-        row(prog, "inner loop only, Mcycles/s", "inner_cycles_per_s", ".1f", scale=1e-6)
+        for engine, key in (("fast", "fast"), ("reference", "ref")):
+            t = f"<= {TARGETS[prog]}" if engine == "fast" else ""
+            row(prog, f"{engine} engine, whole process s", _pair(get(o, prog, f"{key}_s"), get(o, prog, f"{key}_cpu_s")),
+                _pair(get(new, prog, f"{key}_s"), get(new, prog, f"{key}_cpu_s")), t)  # fmt: skip
+            t = f"<= {RSS_TARGET_MB}" if engine == "fast" and prog == "baseline-64" else ""
+            row(prog, f"{engine} engine, peak RSS MB", _f(get(o, prog, f"{key}_rss_mb"), ".0f"),
+                _f(get(new, prog, f"{key}_rss_mb"), ".0f"), t)  # fmt: skip
+        row(prog, "inner loop only (fast), Mcycles/s", _f(_scale(get(o, prog, "inner_cycles_per_s")), ".1f"),
+            _f(_scale(get(new, prog, "inner_cycles_per_s")), ".1f"))  # fmt: skip
         ph = new_phases.get(prog)
         if ph:
-            per_slot = ph["decode_s"] / max(1, ph["slots"]) * 1e6
-            lines.append(f"{prog:<12} {'load+validate+decode us/slot':<34} {'-':>12} {per_slot:>12.2f} {'<= 1.0':>9}"
-                         f"   ({ph['slots']} slots, {ph['decode_s']:.2f} s)")  # fmt: skip
-    row("", "start-up alone (1-bundle program) s", "startup_s", ".2f")
-    row("", "first run, empty numba cache (dense) s", "first_run_dense_s", ".2f")
+            per_slot, cpu = (ph[k] / max(1, ph["slots"]) * 1e6 for k in ("decode_s", "decode_cpu_s"))
+            row(prog, f"load+validate+decode us/slot ({ph['slots']} slots)", "-", f"{per_slot:.2f} ({cpu:.2f})",
+                "<= 1.0")  # fmt: skip
+    row("", "start-up alone (1-bundle program) s", _pair(o.get("startup_s"), o.get("startup_cpu_s")),
+        _pair(new.get("startup_s"), new.get("startup_cpu_s")))  # fmt: skip
+    row("", "first run, nothing compiled yet (dense) s", _pair(o.get("first_run_dense_s"), o.get("first_run_dense_cpu_s")),
+        _pair(new.get("first_run_dense_s"), new.get("first_run_dense_cpu_s")))  # fmt: skip
+    if generic:
+        lines.append(
+            f"generic path (ops with no compiled form run on OpSpec.execute): tree_hash:vgather, "
+            f"{generic['generic_bundles']} of {generic['bundles']} bundles generic, {generic['cycles']} cycles: "
+            f"fast {generic['fast_s'] * 1e3:.1f} ms ({generic['us_per_generic']:.0f} us per generic bundle run), "
+            f"reference {generic['ref_s'] * 1e3:.1f} ms"
+        )
     return "\n".join(lines)
+
+
+def _scale(v: Any) -> Any:
+    return None if v is None else v * 1e-6
+
+
+def generic_cost() -> dict[str, float] | None:
+    """What the generic path costs: the vgather kernel, whose vgather slots have no compiled form."""
+    from dataclasses import replace
+
+    from pymodel.fast import FastMachine
+    from pymodel.isa import DEFAULT_PARAMS
+    from pymodel.machine import Machine
+
+    try:
+        from kernels.tree_hash import build
+        from pymodel.benchmark import BENCHMARK_SHAPE, Problem
+
+        params = replace(DEFAULT_PARAMS, extensions=("vgather",))
+        kernel = build("vgather", BENCHMARK_SHAPE, params)
+    except Exception as e:  # noqa: BLE001 - no vgather kernel in this tree
+        print(f"  (generic-path figure skipped: {type(e).__name__}: {e})")
+        return None
+    mem = Problem.generate(seed=123).memory_image()
+    FastMachine([{"alu": [("+", 0, 0, 0)]}], [0]).run()
+    fast = FastMachine(kernel.program, mem, params, enable_debug=False)
+    t0 = time.perf_counter()
+    fast.run_to_end()
+    fast_s = time.perf_counter() - t0
+    ref = Machine(kernel.program, mem, params, enable_debug=False)
+    t0 = time.perf_counter()
+    ref.run_to_end()
+    ref_s = time.perf_counter() - t0
+    if (ref.cycle, ref.mem) != (fast.cycle, fast.mem):
+        raise RuntimeError("engines disagree on the vgather kernel")
+    d = fast.decoded
+    runs = int(fast.bundle_counts[d.bundle_generic.astype(bool)].sum())
+    return {"bundles": d.n_bundles, "generic_bundles": int(d.bundle_generic.sum()), "cycles": fast.cycle,
+            "fast_s": fast_s, "ref_s": ref_s, "us_per_generic": fast_s / max(1, runs) * 1e6}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         out = subprocess.run([PYTHON, "-c", _PHASES, *map(str, files[name])], cwd=ROOT, capture_output=True, text=True)
         if out.returncode == 0:
             new_phases[name] = json.loads(out.stdout.strip().splitlines()[-1])
-    print(report(new, old, new_phases))
+    print(report(new, old, new_phases, generic_cost()))
     return 0
 
 
