@@ -120,6 +120,9 @@ def build(directory: Path, key: str) -> Path:
         for leftover in tmp.iterdir():
             leftover.unlink()
         tmp.rmdir()
+        for stale in directory.glob("vliwsim_fast_*"):  # modules of older sources
+            if stale != target:
+                stale.unlink(missing_ok=True)
         return target
 
 
