@@ -43,6 +43,24 @@ def test_build_defaults_are_the_benchmark(tmp_path: Path) -> None:
     assert values_region(m.mem, Shape())[:4] == [677941075, 2166718950, 1850294448, 228067758]
 
 
+def test_build_the_second_kernel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """hash_values: listed, built from the command line, right on the model."""
+    from kernels import hash_values
+
+    out, mem_out = tmp_path / "p.json", tmp_path / "m.json"
+    args = ["build", "hash_values", "--seed", "4", "--rounds", "3", "--batch", "21"]
+    assert main([*args, "--out", str(out), "--mem-out", str(mem_out)]) == 0
+    assert "hash_values/dataflow H=10 R=3 B=21" in capsys.readouterr().out
+    shape = Shape(10, 3, 21)
+    mem = read_memory(mem_out)
+    m = Machine(read_program(out), mem)
+    assert m.run_to_end() is RunState.HALTED
+    assert values_region(m.mem, shape) == hash_values.reference(mem, shape)
+    assert main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert "hash_values:" in listing and "dataflow (default)" in listing
+
+
 def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 2) -> str:
     with pytest.raises(SystemExit) as e:
         main(argv)
@@ -55,10 +73,10 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], code: in
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["build", "tree_hash", "--variant", "nope", "--out", "x"], "no variant 'nope' (variants: baseline, vector, optimized)"),
+        (["build", "tree_hash", "--variant", "nope", "--out", "x"], "no variant 'nope' (variants: baseline, vector, optimized, dataflow"),
         (["build", "tree_hash", "--height", "30", "--out", "x"], "height must be 0..20, got 30"),
         (["build", "tree_hash", "--batch", "many", "--out", "x"], "argument --batch: invalid int value: 'many'"),
-        (["build", "treehash", "--out", "x"], "unknown kernel 'treehash' (kernels: tree_hash)"),
+        (["build", "treehash", "--out", "x"], "unknown kernel 'treehash' (kernels: tree_hash, hash_values)"),
         (["build", "tree_hash"], "the following arguments are required: --out"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "the following arguments are required: command"),
@@ -92,11 +110,13 @@ def test_registry_resolves_make_sim_names() -> None:
     assert resolve("vector") == (tree_hash, "vector")
     assert resolve("tree_hash") == (tree_hash, "optimized")
     assert resolve("tree_hash:baseline") == (tree_hash, "baseline")
+    assert resolve("tree_hash:dataflow") == (tree_hash, "dataflow")
+    assert resolve("hash_values") == (KERNELS["hash_values"], "dataflow")
     with pytest.raises(UnknownKernel, match="unknown kernel 'fastest'"):
         resolve("fastest")
     with pytest.raises(UnknownKernel, match="kernel tree_hash has no variant 'scalar'"):
         resolve("tree_hash:scalar")
-    with pytest.raises(UnknownKernel, match="unknown kernel 'x' \\(kernels: tree_hash\\)"):
+    with pytest.raises(UnknownKernel, match="unknown kernel 'x' \\(kernels: tree_hash, hash_values\\)"):
         get_kernel("x")
     built = tree_hash.build("vector", Shape(1, 2, 8))
     assert built.program and built.variant == "vector"

@@ -130,6 +130,7 @@ class Kernel(Graph):
         flow_patience: int | None = None,
         max_active: int | None = None,
         pool_words: int | None = None,
+        check: bool = True,
     ) -> Compiled:
         """Schedule into bundles and validate.
 
@@ -138,7 +139,8 @@ class Kernel(Graph):
         ``reserve``: pool vectors kept for the oldest unfinished group.
         ``flow_patience``: cycles a FLOW vselect waits before running as two VALU ops.
         ``max_active``: groups under way at once (streams a large batch through scratch).
-        ``mem_len``: memory size, for the validator's static address checks."""
+        ``mem_len``: memory size, for the validator's static address checks.
+        ``check=False``: schedule only (``stats.cycles``), no Program -- for tuning loops."""
         n_scalars = sum(1 for v in self.values if v.width == 1 and v.addr is None and v.base is None)
         n_scalars = min(n_scalars, MAX_POOL_SCALARS)
         scalars: list[int] = []
@@ -162,6 +164,8 @@ class Kernel(Graph):
             )
         except ScheduleError as e:
             raise CompileError(str(e)) from None
+        if not check:  # a tuning run wants the length only
+            return Compiled(Program(()), dict(self.alloc.symbols), stats)
         program = resolve(Layout(bundles))
         validate(program, self.params, mem_len)
         return Compiled(program, dict(self.alloc.symbols), stats)

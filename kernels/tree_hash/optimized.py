@@ -87,7 +87,7 @@ class OptimizedBuild:
 
 
 def build_program(
-    shape: Shape, params: MachineParams, cfg: OptConfig, debug_problem: Problem | None = None
+    shape: Shape, params: MachineParams, cfg: OptConfig, debug_problem: Problem | None = None, check: bool = True
 ) -> tuple[Program, dict[str, tuple[int, int]], ScheduleStats]:
     """Plan, prioritize, schedule and validate; PlanError/CompileError if it does not fit."""
     plan = TreeHashPlan(shape, params, cfg.plan, debug=debug_problem is not None).build()
@@ -98,6 +98,7 @@ def build_program(
         flow_patience=cfg.flow_patience,
         max_active=cfg.max_active,
         pool_words=cfg.plan.pool_words,
+        check=check,
     )
     return built.program, built.symbols, built.stats
 
