@@ -103,7 +103,7 @@ def build(
     if debug_problem is not None and debug_problem.shape != shape:
         raise BuildError(f"debug_problem has shape {debug_problem.shape}, the kernel is built for {shape}")
     k = plan(shape, params, debug=debug_problem is not None)
-    built = k.compile(mem_len=shape.mem_len, priority=PriorityConfig(stagger=STAGGER, late_round=1 << 30))
+    built = k.compile(mem_len=shape.mem_len, priority=PriorityConfig(stagger=STAGGER, late_round=None))
     values = _debug_values(debug_problem) if debug_problem is not None else None
     return BuiltKernel(NAME, variant, shape, built.program, built.symbols, values)
 

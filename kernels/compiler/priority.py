@@ -1,17 +1,21 @@
 """Issue priorities for the list scheduler (``Op.prio``: smaller first).
 
 An op's priority is a *due cycle*: its work item's offset minus its height
-(the longest chain of ops from it to the end of the graph, in cycles).
+(the longest chain of ops from it to the end of the graph, in cycles).  The
+work item is ``Op.group`` (``Graph.group`` when the op was made, e.g. one
+vector of a batch), its phase ``Op.round``.  A kernel may instead pass its own
+function to ``Kernel.compile(priority=...)``: this module is the default hook.
 
-Why offsets: with height alone every vector would move in lockstep, so all
+Why offsets: with height alone every group would move in lockstep, so all
 of them would gather (load-bound) at the same time and hash (VALU-bound) at
-the same time.  Giving vector j the offset ``stagger * j`` spreads their
+the same time.  Giving group j the offset ``stagger * j`` spreads their
 gather rounds over the run.  Near the end the opposite is wanted -- every
 vector finishing together, none left to run its last rounds alone at the
 latency limit -- so rounds from ``late_round`` on use a smaller stagger
-(``late_stagger``) plus a shift that defers them (``late_shift``).  Start-up
-ops (group -1) use their height only.  ``offsets`` adds a per-vector tweak
-(found by ``opt_search``).
+(``late_stagger``) plus a shift that defers them (``late_shift``);
+``late_round=None`` keeps one phase.  Start-up ops (group -1) use their height
+only.  ``offsets`` adds a per-group tweak (found by a search:
+``kernels.compiler.search``, ``kernels.tree_hash.tune``).
 
 Multiplexer trees: every mux of a tree gets its root's priority, so a tree is
 built depth-first (ties break by op order) instead of all its bottom muxes
@@ -30,7 +34,7 @@ GATHER_LATENCY = 4  # eight lanes over two load slots
 @dataclass(frozen=True)
 class PriorityConfig:
     stagger: float = 7.0
-    late_round: int = 10
+    late_round: int | None = 10  # None: one phase, offsets stagger * group throughout
     late_stagger: float = 5.0
     late_shift: float = 60.0
     offsets: tuple[float, ...] = ()  # per vector, added to its offset
@@ -61,7 +65,7 @@ def assign(graph: Graph, cfg: PriorityConfig) -> None:
         j = op.group
         if j < 0:
             offset = 0.0
-        elif op.round < cfg.late_round:
+        elif cfg.late_round is None or op.round < cfg.late_round:
             offset = cfg.stagger * j
         else:
             offset = cfg.late_stagger * j + cfg.late_shift + (cfg.stagger - cfg.late_stagger) * 16

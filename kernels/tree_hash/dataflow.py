@@ -88,4 +88,4 @@ def build_dataflow(shape: Shape, params: MachineParams, debug: bool = False) -> 
         else:
             for i in range(lanes):
                 k.store(k.const(where + i), k.lane(val, i))
-    return k.compile(mem_len=shape.mem_len, priority=PriorityConfig(stagger=STAGGER, late_round=1 << 30))
+    return k.compile(mem_len=shape.mem_len, priority=PriorityConfig(stagger=STAGGER, late_round=None))
