@@ -100,6 +100,8 @@ def test_too_small_a_scratch_falls_back_to_the_vector_variant() -> None:
         PlanConfig(copy_levels=0),
         PlanConfig(select_depth=2, keep_diff=False),
         PlanConfig(select_depth=1, table_users=tuple((j, p) for j in range(8) for p in range(4))),
+        PlanConfig(table_users=((0, 0), (1, 1), (2, 0), (4, 1)), spec_users=((0, 0), (1, 1), (4, 1))),
+        PlanConfig(flow_consts=False, alu_broadcasts=False),
     ],
 )
 @pytest.mark.parametrize("shape", [Shape(5, 14, 37), Shape(2, 10, 3)])

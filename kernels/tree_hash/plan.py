@@ -68,6 +68,9 @@ class PlanConfig:
     # (vector, pass, depth) with 2 <= depth < td that gather from a memory table instead of
     # multiplexing (uses idle load slots at the start of the run)
     shallow_users: tuple[tuple[int, int, int], ...] = ()
+    # (vector, pass) table users that gather both candidates of depth td before the newest
+    # bit is known (16 loads, then a vselect): the gather leaves the critical path (last rounds)
+    spec_users: tuple[tuple[int, int], ...] = ()
     keep_diff: bool = True  # hi - lo vectors so bottom muxes may run on the VALU
     pool_words: int | None = None  # register pool size (default: all free scratch)
     # bottom muxes wait for the start of the hash that makes the tree's newest bit
@@ -355,6 +358,11 @@ class TreeHashPlan:
             return g.gather(where, f"{rt}node", after=self.table_stores), u
         if d < self.td or (d == self.td and not from_table):
             return self._select(d, bits, rt, self.round_start), u
+        if d == self.td and (j, npass) in self.cfg.spec_users and d >= 2:
+            half = g.binop("+", *(2 * [self._horner(bits[:-1], walk.prefix, rt)]), f"{rt}T0addr")
+            lo = g.gather(half, f"{rt}node0", after=self.table_stores)
+            hi = g.gather(g.binop("+", half, v(1), f"{rt}T1addr"), f"{rt}node1", after=self.table_stores)
+            return g.mux(bits[-1], hi, lo, None, f"{rt}node"), u
         if d == self.td:
             return g.gather(self._horner(bits, walk.prefix, rt), f"{rt}node", after=self.table_stores), u
         level = self.level[d]
