@@ -1,4 +1,4 @@
-"""Runs an ``opt_ir.Graph`` directly, without scheduling: the graph's meaning.
+"""Runs a ``Graph`` (``ir.py``) directly, without scheduling: the graph's meaning.
 
 Lets a test check the dataflow (algebra, tables, index arithmetic) separately
 from the scheduler and register allocation.  Values are lists of words; the

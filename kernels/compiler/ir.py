@@ -1,14 +1,19 @@
-"""Dataflow graph for the optimized tree hash: ops on virtual registers.
+"""The compiler's dataflow graph: ops on SSA values (virtual registers).
 
-The optimized kernel is written as a graph rather than a slot stream so the
-scheduler (``opt_schedule``) may pick, per op and cycle, *which engine* runs
-it and *which scratch words* hold its result:
+A kernel is written as a graph rather than a slot stream so the scheduler
+(``schedule.py``) may pick, per op and cycle, *which engine* runs it and
+*which scratch words* hold its result.  ``Op.unit`` says which engines may:
 
 * a lane-wise binop (``Unit.LANEWISE``) runs as one VALU slot or as eight ALU
   slots (any lanes in any cycles: the ALU has 12 slots, 1.5 vectors' worth);
-* a bottom multiplexer (``Unit.MUX``: both inputs are constant vectors) runs as
-  a FLOW ``vselect`` or as a VALU ``multiply_add`` on the difference vector;
+* a multiplexer with a difference vector (``Unit.MUX``, c in {0, 1}) runs as
+  a FLOW ``vselect`` or as a VALU ``multiply_add(c, hi - lo, lo)``;
+* a broadcast (``Unit.BCAST``) runs as a VALU ``vbroadcast`` or eight ALU slots;
+* a constant (``Unit.CONST``) as a LOAD ``const`` or a FLOW ``add_imm`` on a
+  zero word;
 * a gather (``Unit.GATHER``) is eight ``load_offset`` slots, one per lane.
+
+``kernel.Kernel`` is the front end users write against (docs/assembler.md).
 
 Values are SSA: each is written by one op.  A value with ``addr`` set lives at
 a fixed scratch address (constants, the symbol table's named words); the

@@ -1,6 +1,6 @@
 """Cycle-by-cycle list scheduler with engine choice and register allocation.
 
-Input: an ``opt_ir.Graph``.  Output: one list of ``Slot``s per cycle.
+Input: a ``Graph`` (``ir.py``).  Output: one list of ``Slot``s per cycle.
 
 Each cycle, the ops whose producers have all issued are visited in priority
 order (``Op.prio``, smaller first) and placed on the first engine that has a
@@ -11,10 +11,13 @@ from t+1; a lane written by an ALU or load slot is ready on its own):
   slots (the rest in later cycles, ALU only);
 * MUX: the FLOW slot (vselect), else a VALU slot (multiply_add with the
   difference vector);
+* BCAST: eight ALU slots when the ALU has room for all of them this cycle,
+  else a VALU slot;
+* CONST: the FLOW slot (add_imm on the zero word) when it is free, else LOAD;
 * GATHER: one load slot per lane, lanes as their address lanes are ready.
 
-VALU-only ops (multiply_add, vbroadcast) are offered the VALU first, because
-the others can fall back to the ALU or FLOW.
+VALU-only ops (multiply_add, and vbroadcast when it may not use the ALU) are
+offered the VALU first, because the others can fall back to the ALU or FLOW.
 
 Registers: a value without a fixed address gets pool words when its producer
 first issues -- the words of a source whose last reader it is (in place), or
