@@ -55,7 +55,8 @@ def _tool(module: str) -> Callable[[list[str]], int]:
             print(f"{PROG}: error: {module} takes no arguments, got {' '.join(argv)}", file=sys.stderr)
             return 2
         if argv:
-            print(f"usage: {PROG} {module.rsplit('.', 1)[-1]}\n\n{(inspect.getdoc(importlib.import_module(module)) or '').splitlines()[0]}")
+            doc = (inspect.getdoc(importlib.import_module(module)) or "").splitlines()
+            print(f"usage: {PROG} {module.rsplit('.', 1)[-1]}\n\n{doc[0] if doc else ''}")
             return 0
         return main() or 0
 

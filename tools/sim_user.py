@@ -326,7 +326,8 @@ def _icarus_guard(args: argparse.Namespace, cycles: int) -> None:
     if args.sim != "icarus":
         return
     minutes = cycles / sim_tool.ICARUS_CYCLES_PER_S / 60
-    estimate = f"Icarus simulates this core at about {sim_tool.ICARUS_CYCLES_PER_S} cycles/s: {cycles} cycles take ~{minutes:.0f} min"
+    speed = sim_tool.ICARUS_CYCLES_PER_S
+    estimate = f"Icarus simulates this core at about {speed} cycles/s: {cycles} cycles take ~{minutes:.0f} min"
     if minutes > sim_tool.ICARUS_MAX_MINUTES and not args.force:
         raise BadInput(f"{estimate}; use --sim verilator (or --force)")
     print(f"note: {estimate}", flush=True)

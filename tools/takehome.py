@@ -27,12 +27,13 @@ from typing import Any
 from kernels.validate import validate
 from pymodel.benchmark import Shape
 from pymodel.formats import FormatError, program_from_data
-from pymodel.isa import DEFAULT_PARAMS, Engine, MachineParams
+from pymodel.isa import DEFAULT_PARAMS, HW_ENGINES, MachineParams
 from pymodel.program import Program, ProgramError
 
 CHILD = Path(__file__).with_name("takehome_child.py")
 DEFAULT_MODULE = "perf_takehome.py"
 BUILD_TIMEOUT_S = 600
+_NOT_THEIRS = "this machine: {}; the problem.py beside the kernel is not used"
 
 
 class TakehomeError(Exception):
@@ -87,7 +88,7 @@ def find_module(path: str | os.PathLike[str]) -> Path:
 
 
 def machine_rules(params: MachineParams = DEFAULT_PARAMS) -> str:
-    slots = ", ".join(f"{params.slot_limit(e)} {e}" for e in (Engine.ALU, Engine.VALU, Engine.LOAD, Engine.STORE, Engine.FLOW))
+    slots = ", ".join(f"{params.slot_limit(e)} {e}" for e in HW_ENGINES)
     return f"slots per bundle {slots}; scratch {params.scratch_size} words; VLEN {params.vlen}; {params.n_cores} core"
 
 
@@ -148,14 +149,14 @@ def load_takehome(
     try:
         program = program_from_data(result["instrs"], params, source)
     except FormatError as e:
-        raise TakehomeError(f"{e} (this machine: {machine_rules(params)}; the problem.py beside the kernel is not used)") from None
+        raise TakehomeError(f"{e} ({_NOT_THEIRS.format(machine_rules(params))})") from None
     if len(program) == 0:
         raise TakehomeError(f"{source} is empty after build_kernel: no bundle to run")
     try:
         validate(program, params, mem_len=shape.mem_len)
     except ProgramError as e:
         raise TakehomeError(
-            f"{source}: {e} (this machine: {machine_rules(params)}; the problem.py beside the kernel is not used)"
+            f"{source}: {e} ({_NOT_THEIRS.format(machine_rules(params))})"
         ) from None
     return TakehomeKernel(module, shape, program, _symbols(result.get("scratch_map"), params), seconds,
                           list(result.get("notes", [])))  # fmt: skip
