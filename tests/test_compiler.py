@@ -153,3 +153,15 @@ def test_engines_in_the_program_are_the_machine_engines() -> None:
     built = _axpy(3).compile(mem_len=1024)
     used = {e for bundle in built.program for e, _slots in bundle.groups}
     assert used <= {Engine.ALU, Engine.VALU, Engine.LOAD, Engine.STORE, Engine.FLOW}
+
+
+def test_not_before_holds_an_op_back() -> None:
+    k = Kernel()
+    k.not_before = 9
+    held = k.vload(k.const(0))
+    k.not_before = 0
+    k.vstore(k.const(8), k.op("+", held, k.vconst(1)))
+    program = k.compile(mem_len=16).program
+    first_vload = min(t for t, b in enumerate(program) for _e, _i, s in b if s.op == "vload")
+    assert first_vload >= 9
+    assert _run(program, list(range(16)))[8:] == list(range(1, 9))

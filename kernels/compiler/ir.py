@@ -86,6 +86,7 @@ class Op:
     prio: float = 0.0  # smaller issues first among ready ops
     after: tuple["Op", ...] = ()  # memory order: issue at least a cycle after these
     key: object = None  # debug compare: the reference key(s)
+    not_before: int = 0  # earliest cycle (a placement hint: ``Graph.not_before`` when made)
     zero: "Value | None" = None  # CONST: a scalar holding 0, for the FLOW form (not a source: the LOAD form waits for nothing)
 
     def __repr__(self) -> str:
@@ -102,6 +103,7 @@ class Graph:
         self.group = 0  # stamped on new ops
         self.round = 0
         self.alu_broadcasts = False  # broadcasts may run as eight ALU slots (Unit.BCAST)
+        self.not_before = 0  # stamped on new ops: none issues before this cycle
 
     # -- values --------------------------------------------------------------
 
@@ -119,7 +121,8 @@ class Graph:
         imm: int | None = None,
         after: Sequence[Op] = (),
     ) -> Op:
-        op = Op(len(self.ops), unit, name, dst, tuple(srcs), imm, self.group, self.round, after=tuple(after))
+        op = Op(len(self.ops), unit, name, dst, tuple(srcs), imm, self.group, self.round, after=tuple(after),
+                not_before=self.not_before)  # fmt: skip
         for s in op.srcs:
             root = s.base or s
             if root.producer is None and root.addr is None:

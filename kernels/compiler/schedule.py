@@ -156,13 +156,15 @@ class Scheduler:
         return max(self.ready[v.id])
 
     def _op_ready(self, op: Op, srcs: Sequence[Value]) -> int:
-        t = max((self._all_ready(s) for s in srcs), default=0)
+        t = max((self._all_ready(s) for s in srcs), default=op.not_before)
+        t = max(t, op.not_before)
         for p in op.after:
             t = max(t, self.finish[p.id] + 1)
         return t
 
     def _lane_op_ready(self, op: Op, k: int) -> int:
-        t = max((self._lane_ready(s, k) for s in op.srcs), default=0)
+        t = max((self._lane_ready(s, k) for s in op.srcs), default=op.not_before)
+        t = max(t, op.not_before)
         for p in op.after:
             t = max(t, self.finish[p.id] + 1)
         return t
@@ -361,6 +363,8 @@ class Scheduler:
         elif u is Unit.CONST:
             zero = op.zero
             assert zero is not None and op.dst is not None
+            if op.not_before > t:
+                return
             on_flow = free[Engine.FLOW] and not self._flow_wanted and self._all_ready(zero) <= t
             engine = Engine.FLOW if on_flow else Engine.LOAD
             if free[engine] and self._allocate(op):

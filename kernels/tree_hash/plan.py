@@ -71,6 +71,9 @@ class PlanConfig:
     # (vector, pass) table users that gather both candidates of depth td before the newest
     # bit is known (16 loads, then a vselect): the gather leaves the critical path (last rounds)
     spec_users: tuple[tuple[int, int], ...] = ()
+    # the copies of levels td+3 and deeper start no earlier than this cycle (the load engine
+    # idles while the first vectors hash the rounds before their first gather)
+    late_copy_at: int = 0
     keep_diff: bool = True  # hi - lo vectors so bottom muxes may run on the VALU
     pool_words: int | None = None  # register pool size (default: all free scratch)
     # bottom muxes wait for the start of the hash that makes the tree's newest bit
@@ -235,6 +238,7 @@ class TreeHashPlan:
                 out[d] = _Level(first, False)
                 continue
             level = _Level(free, True)
+            g.not_before = self.cfg.late_copy_at if d >= self.td + 3 else 0
             c5, step = g.vconst(self.C[5]), g.const(vlen)
             src, dst = g.const(first), g.const(free)
             for off in range(0, words, vlen):
@@ -244,6 +248,7 @@ class TreeHashPlan:
                 raw = g.vload(src, f"L{d}[{off}:]")
                 x = g.binop("^", raw, c5, f"L{d}^C5[{off}:]")
                 level.stores.append(g.vstore(dst, x))
+            g.not_before = 0
             out[d] = level
             free += words
         return out
