@@ -294,7 +294,6 @@ def _group_problem(bundle: Bundle) -> str | None:
 # Hardware images
 
 
-@dataclass(frozen=True)
 class HardwareImage:
     """What the RTL runs, and how it relates to the model program it came from.
 
@@ -303,20 +302,47 @@ class HardwareImage:
     ``decode_bundle(w)`` for each of ``words``.  ``pc_map[p]`` is the hardware
     pc of model pc ``p`` (a dropped bundle maps to the next kept one), for
     ``p`` in 0..len(model program) inclusive, the last entry being the end.
+
+    ``to_hardware`` encodes in bulk and keeps the hex text; ``program`` and
+    ``words`` are then made when first asked for.
     """
 
-    program: Program
-    words: list[int]
-    pc_map: list[int]
-    encoding: Encoding
+    def __init__(self, program: Program | None, words: list[int] | None, pc_map: list[int], encoding: Encoding,
+                 *, hex_text: bytes | None = None, make_program: Callable[[], Program] | None = None) -> None:  # fmt: skip
+        self._program = program
+        self._words = words
+        self.pc_map = pc_map
+        self.encoding = encoding
+        self._hex_text = hex_text  # ASCII: one line per bundle, each ending in a newline
+        self._make_program = make_program
+
+    @property
+    def program(self) -> Program:
+        if self._program is None:
+            assert self._make_program is not None
+            self._program = self._make_program()
+        return self._program
+
+    @property
+    def words(self) -> list[int]:
+        if self._words is None:
+            self._words = [int(line, 16) for line in self.hex_text().splitlines()]
+        return self._words
+
+    def hex_text(self) -> bytes:
+        """One line per bundle, bundle_bits/4 hex digits, each ending in a newline (ASCII)."""
+        if self._hex_text is None:
+            digits = self.encoding.bundle_bits // 4
+            self._hex_text = "".join(f"{w:0{digits}x}\n" for w in self.words).encode()
+        return self._hex_text
 
     def write_hex(self, path: str | os.PathLike[str]) -> None:
         """``$readmemh`` file: a header comment naming the ISA version and machine
         config (``image_header``), then one bundle per line, bundle_bits/4 hex digits."""
-        digits = self.encoding.bundle_bits // 4
-        text = image_header(self.encoding) + "\n" + "".join(f"{w:0{digits}x}\n" for w in self.words)
         try:
-            Path(path).write_text(text)
+            with open(path, "wb") as f:
+                f.write((image_header(self.encoding) + "\n").encode())
+                f.write(self.hex_text())
         except OSError as e:
             raise EncodingError(f"{path}: cannot write: {e.strerror or e}") from None
 
@@ -383,6 +409,10 @@ def to_hardware(program: Program, params: MachineParams = DEFAULT_PARAMS) -> Har
     if not isinstance(params, MachineParams):
         raise ValueError(f"params must be a pymodel.isa.MachineParams, got {type(params).__name__}")
     enc = Encoding(params)
+    try:
+        return _to_hardware_bulk(program, params, enc)
+    except _NotBulk:
+        pass  # something the bulk path does not vouch for: slot by slot, which names the problem
     try:
         check_program_ops(program, params)  # an op of another config: refused, not encoded
     except ProgramError as e:
@@ -469,3 +499,143 @@ def _hw_target(target: int, pc_map: list[int], n: int) -> int:
     if target < 0:
         return target
     return pc_map[min(target, n)]
+
+
+# --------------------------------------------------------------------------
+# Encoding in bulk (numpy): the same image as the slot-by-slot loop above, which
+# stays the reference and the source of every error message.
+
+
+class _NotBulk(Exception):
+    """The bulk path cannot vouch for this program (an error, or an unusual shape)."""
+
+
+_ADDR, _IMM, _TARGET, _REL = 1, 2, 3, 4
+
+
+def _to_hardware_bulk(program: Program, params: MachineParams, enc: Encoding) -> HardwareImage:
+    import numpy as np
+
+    from .flat import DEBUG, ENGINE_INDEX, FlatProgram
+
+    layout = _layout(enc)
+    if layout.slot_bits > 64:
+        raise _NotBulk
+    # Per bundle: the group shape the canonical form keeps as it is (non-debug engines
+    # with slots, in HW order); any other shape is checked and canonicalised bundle by bundle.
+    try:
+        flat = FlatProgram.from_program(program)
+    except KeyError:
+        raise _NotBulk from None
+    if flat.huge or not flat.well_formed:
+        raise _NotBulk  # hand-built slots: checked one by one
+    from .fast_decode import first_missing_op
+
+    if first_missing_op(flat, params) is not None:
+        raise _NotBulk  # an op of another config: the slot-by-slot path names it
+    # Bundles with several engine groups: checked, and canonicalised one by one unless already
+    # in the canonical shape (non-debug engines with slots, in HW order).
+    assert flat.plain is not None and [ENGINE_INDEX[e] for e in HW_ENGINES] == list(range(len(HW_ENGINES)))
+    for i in np.flatnonzero(~flat.plain & flat.bundle_cost.astype(bool)).tolist():
+        groups = program.bundles[i].groups
+        engines = [e for e, _ in groups]
+        if len(set(engines)) != len(engines) or _write_order_problem(program.bundles[i], params):
+            raise _NotBulk
+    n = flat.n_bundles
+    cost = flat.bundle_cost.astype(bool)
+    n_kept = int(cost.sum())
+    if n_kept > params.imem_depth:
+        raise _NotBulk
+    pc_map = np.zeros(n + 1, np.int64)
+    np.cumsum(cost, out=pc_map[1:])
+    kept = np.flatnonzero(cost)
+    if n_kept and not cost[: kept[-1]].all():
+        indirect = [j for j, spec in enumerate(flat.ops) if spec.engine is Engine.FLOW and spec.name == "jump_indirect"]
+        if np.isin(flat.op, indirect).any():
+            _check_indirect_jumps(program, kept.tolist())  # a dropped bundle before a kept one
+
+    # Per op of the table: opcode, field lsb and operand kind.
+    n_ops = len(flat.ops)
+    opcode = np.zeros(n_ops, np.uint64)
+    lsb = np.zeros((n_ops, 4), np.uint64)
+    kind = np.zeros((n_ops, 4), np.int64)
+    encodable = np.zeros(n_ops, bool)
+    for j, spec in enumerate(flat.ops):
+        op = layout.ops.get((spec.engine, spec.name))
+        if op is None:
+            continue
+        encodable[j] = True
+        opcode[j] = spec.opcode
+        for k, (o, field_lsb, _width) in enumerate(op.fields):
+            lsb[j, k] = field_lsb
+            kind[j, k] = {OperandKind.IMM: _IMM, OperandKind.TARGET: _TARGET, OperandKind.REL: _REL}.get(o.kind, _ADDR)
+    rows = np.flatnonzero(flat.engine != DEBUG)
+    op = flat.op[rows]
+    if not encodable[op].all():
+        raise _NotBulk
+    bundle = np.repeat(np.arange(n), np.diff(flat.bundle_first))[rows]
+    args = flat.args[rows]
+    index = flat.index[rows].astype(np.int64)
+    engine = flat.engine[rows]
+    first_position = np.zeros(len(ENGINE_INDEX), np.int64)
+    limit = np.zeros(len(ENGINE_INDEX), np.int64)
+    for e in HW_ENGINES:
+        first_position[ENGINE_INDEX[e]] = layout.engine_lsb[e] // layout.slot_bits
+        limit[ENGINE_INDEX[e]] = layout.engine_slots[e]
+    if (index >= limit[engine]).any():
+        raise _NotBulk
+    word = opcode[op].copy()
+    changed = np.zeros(len(rows), bool)  # an operand the canonical form rewrites
+    addr_limit = 1 << layout.addr_bits
+    for k in range(4):
+        kk = kind[op, k]
+        v = args[:, k]
+        if not kk.any():
+            continue
+        out = v.copy()
+        a = kk == _ADDR
+        if ((v < 0) | (v >= addr_limit))[a].any():
+            raise _NotBulk
+        m = kk == _IMM
+        if ((v < INT32_MIN) | (v > WORD_MASK))[m].any():
+            raise _NotBulk
+        changed |= m & (v < 0)
+        for kd in (_TARGET, _REL):
+            m = kk == kd
+            if not m.any():
+                continue
+            t = v if kd == _TARGET else bundle + 1 + v
+            hw = np.where(t < 0, t, pc_map[np.clip(t, 0, n)])
+            if kd == _REL:
+                hw = hw - (pc_map[bundle] + 1)
+            out = np.where(m, hw, out)
+            changed |= m & (hw != v)
+            if ((hw < INT32_MIN) | (hw > INT32_MAX))[m].any():
+                raise _NotBulk
+        bits = (out & WORD_MASK).astype(np.uint64)
+        word |= np.where(kk != 0, bits << lsb[op, k], np.uint64(0))
+    n_positions = sum(layout.engine_slots.values())
+    matrix = np.zeros((n_kept, n_positions), np.uint64)
+    matrix[pc_map[bundle], first_position[engine] + index] = word
+    slot_bytes = layout.slot_bits // 8
+    raw = matrix[:, ::-1].astype(">u8").view(np.uint8).reshape(n_kept, n_positions, 8)[:, :, 8 - slot_bytes :]
+    raw = raw.reshape(n_kept, n_positions * slot_bytes)
+    width = raw.shape[1] * 2
+    hexdigit = np.frombuffer(b"0123456789abcdef", np.uint8)
+    out = np.empty((n_kept, width + 1), np.uint8)
+    out[:, 0:width:2] = hexdigit[raw >> 4]
+    out[:, 1:width:2] = hexdigit[raw & 15]
+    out[:, width] = ord("\n")
+    text = out.tobytes()
+
+    rewritten = np.zeros(n, bool)
+    rewritten[bundle[changed]] = True
+    reuse = flat.plain & ~rewritten
+    pc_list = pc_map.tolist()
+
+    def make_program() -> Program:
+        return Program(
+            tuple(program[i] if reuse[i] else _canonical(program[i], pc_list, i, layout) for i in kept.tolist())
+        )
+
+    return HardwareImage(None, None, pc_list, enc, hex_text=text, make_program=make_program)

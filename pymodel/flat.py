@@ -36,6 +36,7 @@ ENGINES: tuple[Engine, ...] = tuple(Engine)  # engine index in the arrays
 ENGINE_INDEX: dict[Engine, int] = {e: i for i, e in enumerate(ENGINES)}
 DEBUG = ENGINE_INDEX[Engine.DEBUG]
 MAX_OPERANDS = 4
+_INT = {int}  # operand types of a well-formed slot (not bool, not float)
 INT64_SAFE = 1 << 62  # operands beyond this are kept as Python ints (``FlatProgram.huge``)
 
 
@@ -54,6 +55,10 @@ class FlatProgram:
     huge: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     source: str | None = None  # the file it was read from
     program: "Program | None" = None  # the typed program, when it was made from one
+    well_formed: bool = True  # see from_program
+    # per bundle: its engine groups are non-debug, have slots and come in HW_ENGINES order
+    # (the hardware image's canonical shape); only from a typed Program
+    plain: np.ndarray | None = None
 
     @property
     def n_slots(self) -> int:
@@ -87,31 +92,82 @@ class FlatProgram:
 
     @classmethod
     def from_program(cls, program: "Program", ops: tuple[OpSpec, ...] = OPS) -> "FlatProgram":
-        index_of = {(op.engine, op.name): j for j, op in enumerate(ops)}
-        n = sum(len(slots) for b in program for _e, slots in b.groups)
-        engine = np.zeros(n, np.int8)
-        op = np.zeros(n, np.int16)
-        args = np.zeros((n, MAX_OPERANDS), np.int64)
-        index = np.zeros(n, np.int16)
-        first = np.zeros(len(program) + 1, np.int64)
-        cost = np.zeros(len(program), np.uint8)
-        huge: dict[int, tuple[Any, ...]] = {}
-        r = 0
-        for b, bundle in enumerate(program):
-            for e, i, slot in bundle:
-                engine[r] = ENGINE_INDEX[e]
-                op[r] = index_of[(e, slot.op)]  # KeyError: an op outside ``ops`` (a Program from another table)
-                index[r] = i
-                if e is not Engine.DEBUG:
+        """The arrays of a typed Program (kept with it: the engines and the encoder share them).
+
+        ``well_formed`` tells whether every slot sits under its own engine with
+        integer operands of the op's count (always, for a Program from
+        ``from_tuples``; a hand-built Bundle may differ)."""
+        cache = program.__dict__.get("_flat")
+        if cache is not None and cache.ops is ops:
+            return cache
+        # Keyed by engine index, then op name: hashing an Engine (an Enum) runs Python code.
+        keys: list[dict[str, tuple[int, int]]] = [{} for _ in ENGINES]
+        for j, spec in enumerate(ops):
+            keys[ENGINE_INDEX[spec.engine]][spec.name] = (j, spec.arity)
+        engine_index = {id(e): i for i, e in enumerate(ENGINES)}
+        pad = [(0,) * (MAX_OPERANDS - k) for k in range(MAX_OPERANDS + 1)]
+        engine: list[int] = []
+        op: list[int] = []
+        index: list[int] = []
+        rows: list[tuple[Any, ...]] = []
+        first = [0]
+        cost: list[int] = []
+        well_formed = True
+        debug = Engine.DEBUG
+        shape: list[bool] = []
+        for bundle in program.bundles:
+            costs = 0
+            last = -1
+            plain = True
+            for e, slots in bundle.groups:
+                ei = engine_index[id(e)]
+                names = keys[ei]
+                plain = plain and ei > last and ei != DEBUG and len(slots) > 0
+                last = ei
+                if e is debug:
+                    for i, slot in enumerate(slots):
+                        engine.append(ei)
+                        op.append(keys[engine_index[id(slot.engine)]][slot.op][0])  # KeyError: an op outside ``ops``
+                        index.append(i)
+                        rows.append(pad[0])
+                    continue
+                costs = 1
+                for i, slot in enumerate(slots):
                     a = slot.args
-                    if all(-INT64_SAFE < v < INT64_SAFE for v in a):
-                        args[r, : len(a)] = a
-                    else:
-                        huge[r] = a
-                r += 1
-            first[b + 1] = r
-            cost[b] = bundle.costs_cycle
-        return cls(engine, op, args, index, first, cost, ops, huge, None, program)
+                    if slot.engine is e:
+                        j, arity = names[slot.op]
+                    else:  # listed under another engine (a hand-built Bundle): its own op
+                        j, arity = keys[engine_index[id(slot.engine)]][slot.op]
+                        well_formed = False
+                    if len(a) != arity or not set(map(type, a)) <= _INT:
+                        well_formed = False
+                    engine.append(ei)
+                    op.append(j)
+                    index.append(i)
+                    rows.append(a + pad[len(a)] if len(a) <= MAX_OPERANDS else pad[0])
+            first.append(len(op))
+            cost.append(costs)
+            shape.append(plain)
+        huge: dict[int, tuple[Any, ...]] = {}
+        try:
+            args = np.array(rows, dtype=np.int64).reshape(len(rows), MAX_OPERANDS)
+        except (OverflowError, TypeError, ValueError):  # operands beyond int64 (or not integers)
+            args = np.zeros((len(rows), MAX_OPERANDS), np.int64)
+            for r, a in enumerate(rows):
+                if all(type(v) is int and -INT64_SAFE < v < INT64_SAFE for v in a):
+                    args[r] = a
+                else:
+                    huge[r] = tuple(v for v in a)[: ops[op[r]].arity]
+                    if not all(type(v) is int for v in a):
+                        well_formed = False
+        flat = cls(
+            np.array(engine, np.int8), np.array(op, np.int16), args, np.array(index, np.int16),
+            np.array(first, np.int64), np.array(cost, np.uint8), ops, huge, None, program,
+        )  # fmt: skip
+        flat.well_formed = well_formed
+        flat.plain = np.array(shape, bool)
+        program.__dict__["_flat"] = flat  # a frozen dataclass: the cache is not a field (equality ignores it)
+        return flat
 
 
 # --------------------------------------------------------------------------
