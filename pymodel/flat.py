@@ -4,7 +4,8 @@ A ``FlatProgram`` holds one row per slot (engine, op, operands, position in
 its engine's list) and one entry per bundle (first row, costs-a-cycle), in
 the order the source lists them.  It is made two ways:
 
-* ``parse_program_bytes``: a numba scanner reads the JSON interchange text
+* ``parse_program_bytes``: a compiled scanner (``fast_kernel.scan``, built
+  ahead of time by ``fast_native``) reads the JSON interchange text
   straight into the arrays and checks, while it scans, everything
   ``Program.from_tuples`` checks (engine and op names, operand count and
   kinds, slot limits, repeated engine keys).  It accepts a strict subset of
