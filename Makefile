@@ -4,7 +4,8 @@
 #   make bench   speed of the model engines and the RTL simulators
 #   make rtl     write the core's Verilog under build/
 #   make fuzz    a long constrained-random campaign, model vs RTL (N=programs)
-#   make mutate  build deliberately wrong RTL variants and show the suite kills each
+#   make mutate  netlist mutation campaign (JOBS= in parallel; resumes; writes build/mutation.md)
+#   make coverage  RTL line/toggle coverage (Verilator --coverage) per unit
 #   make dse     every machine config: kernel cycles (model, RTL), Verilog size, build time, Yosys cost
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -17,9 +18,11 @@ SEED ?= 123
 SIM ?= verilator
 WAVES ?= 0
 N ?= 200
+JOBS ?= 2
+COVERAGE_FUZZ ?= 200
 CONFIG ?= default
 
-.PHONY: all sim test bench rtl docs fuzz mutate dse clean venv
+.PHONY: all sim test bench rtl docs fuzz mutate coverage dse clean venv
 
 all: test
 
@@ -54,10 +57,13 @@ docs: $(STAMP)
 	$(PY) -m pymodel.docgen --write docs/ISA.md
 
 fuzz: $(STAMP)
-	$(PY) -m tools.fuzz --n $(N)
+	$(PY) -m tools.fuzz --n $(N) --jobs $(JOBS)
 
 mutate: $(STAMP)
-	$(PY) -m tools.mutate
+	$(PY) -m tools.mutate --jobs $(JOBS)
+
+coverage: $(STAMP)
+	$(PY) -m tools.rtl_coverage --fuzz $(COVERAGE_FUZZ)
 
 dse: $(STAMP)
 	$(PY) -m tools.dse $(DSE_ARGS)

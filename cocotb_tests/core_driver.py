@@ -48,6 +48,7 @@ class CoreDriver:
         self.pauses: list[PausePoint] = []
         self._raw: dict[str, Any] = {}
         self._compared = 0  # lockstep: retire records that agreed
+        self.retired: dict[int, int] = {}  # lockstep: pc -> bundles the retire port reported there
 
     def read(self, name: str) -> int:
         """A port's value (raw simulator handles cached: lockstep reads a dozen per cycle)."""
@@ -69,9 +70,15 @@ class CoreDriver:
         d.pause_enable.value = int(self.job.pause_enable)
         d.prog_len.value = self.job.prog_len
         d.mem_size.value = len(self.job.mem)
-        d.rst.value = 1
+        if hasattr(d, "mutsel"):  # a netlist-mutation build: which mutant runs (0 = the real design)
+            d.mutsel.value = self.job.mutant
+        # A batch's later jobs do not reset: the host loads and pulses start, as software
+        # would, so whatever start fails to clear shows.  A core stuck RUNNING ignores host
+        # writes, so it is reset (its own job already failed).
+        reset = self.job.reset or self.read("state") == int(RunState.RUNNING)
+        d.rst.value = int(reset)
         self.clock.start(start_high=False)
-        for _ in range(2):
+        for _ in range(2 if reset else 1):
             await FallingEdge(d.clk)
         d.rst.value = 0
         words = self._host_imem_words()
@@ -179,6 +186,8 @@ class CoreDriver:
                 if found is not None:
                     return "", self._compared, found
                 self._compared += 1
+                pc = history[-1].pc
+                self.retired[pc] = self.retired.get(pc, 0) + 1
             else:
                 state = self.state()
                 if state is RunState.PAUSED and self.job.resume_on_pause:

@@ -43,6 +43,8 @@ class SimJob:
     history: int = 8  # lockstep: actual records kept before a divergence
     clock_ns: int = 10
     params: dict[str, int] = field(default_factory=dict)  # MachineParams fields (the tb decodes ports with them)
+    reset: bool = True  # pulse rst before loading; False: only load and `start` (a batch's later jobs)
+    mutant: int = 0  # value driven on the mutant-select port of a netlist-mutation build (0: the real design)
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json()))
@@ -67,10 +69,11 @@ class SimJob:
 class BatchJob:
     """Jobs run back to back in one simulation (one start-up for many programs).
 
-    Each job resets the core and loads its image through the host port
-    ($readmemh happens only at time 0).  Scratch keeps its contents from the
-    job before (the core has no host port to clear it): a batch is exact only
-    for programs that write before they read (randprog's layout programs do)."""
+    The first job resets the core; every later one only loads its image
+    through the host port ($readmemh happens only at time 0) and pulses
+    `start`, so what `start` must clear is exercised on every program.
+    Scratch keeps its contents across `start` (docs/verification.md): the host
+    runs the model of a later job from the scratch the job before left."""
 
     jobs: list[SimJob]
 
@@ -117,6 +120,7 @@ class SimResult:
     error: str = ""  # why the run did not finish, in words
     compared_records: int = 0  # lockstep: retire records checked
     divergence: dict[str, Any] | None = None  # lockstep: see retire.Divergence
+    retired: dict[int, int] = field(default_factory=dict)  # lockstep: pc -> bundles retired there (RTL side)
     load_seconds: float = 0.0
     run_seconds: float = 0.0
     readback_seconds: float = 0.0
@@ -129,4 +133,5 @@ class SimResult:
         data = json.loads(Path(path).read_text())
         data["trap"] = TrapStatus(**data["trap"])
         data["pauses"] = [PausePoint(**p) for p in data["pauses"]]
+        data["retired"] = {int(pc): n for pc, n in data.get("retired", {}).items()}  # JSON keys are strings
         return cls(**data)

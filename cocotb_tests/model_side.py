@@ -55,10 +55,12 @@ def run_model(
     enable_pause: bool = True,
     max_cycles: int = DEFAULT_MODEL_LIMIT,
     records: list[RetireRecord] | None = None,
+    scratch: list[int] | None = None,
 ) -> ModelOutcome:
     """Run to the end (resuming pauses, noting each), like the testbench does.
 
-    ``records`` (reference engine only) collects every RetireRecord."""
+    ``records`` (reference engine only) collects every RetireRecord; ``scratch``
+    is the scratch a `start` finds (what the program before left; default all zero)."""
     from pymodel.machine import Machine
 
     if engine == "fast":
@@ -69,6 +71,8 @@ def run_model(
         )
     else:
         machine = Machine(program, mem, params, enable_pause=enable_pause, enable_debug=False)
+    if scratch is not None:  # scratch survives `start` (docs/verification.md)
+        machine.cores[0].scratch[:] = scratch
     hook = records.append if records is not None else None
     if hook is not None and engine != "reference":
         raise ValueError("retire records need the reference engine")

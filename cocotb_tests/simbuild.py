@@ -272,18 +272,24 @@ def build_simulator(
     *,
     waves: bool = False,
     rtl: RtlSources | None = None,
+    coverage: bool = False,
 ) -> SimBuild:
     """Generate (if needed) and compile the core; reuses build/sim/<sim>-<hash>/ when it exists."""
     check_simulator(sim)
     rtl = rtl or generate_rtl(params)
     args = _build_args(sim, waves)
+    if coverage:  # line + toggle coverage (tools.rtl_coverage); the runs write coverage.dat
+        if sim != "verilator":
+            raise ValueError("RTL code coverage needs Verilator")
+        args += ["--coverage-line", "--coverage-toggle"]
     extra = {"xcheck.vlt": _verilator_config()} if sim == "verilator" else {}
     if sim == "icarus" and waves:
         extra["xcheck_dump.v"] = _ICARUS_DUMP
     key = hashlib.sha256(
         "\n".join([rtl.digest, sim, repr(args), repr(sorted(extra.items())), str(waves), _tool_versions(sim)]).encode()
     ).hexdigest()[:16]
-    build_dir = BUILD / "sim" / f"{sim}-{key}"
+    flavour = f"{sim}cov" if coverage else sim  # its own prefix: never pruned with (or instead of) the plain builds
+    build_dir = BUILD / "sim" / f"{flavour}-{key}"
     stamp = build_dir / "built.ok"
     if stamp.exists():
         return SimBuild(sim, build_dir, waves, rtl, params, 0.0, True)
@@ -314,7 +320,7 @@ def build_simulator(
             raise SimBuildError(f"{sim} build failed ({e}); see {log}:\n{log_tail(log)}") from None
         seconds = time.perf_counter() - t0
         stamp.write_text(f"{seconds:.1f}\n")
-        prune(build_dir.parent, f"{sim}-")
+        prune(build_dir.parent, f"{flavour}-")
     return SimBuild(sim, build_dir, waves, rtl, params, seconds, False)
 
 

@@ -78,6 +78,7 @@ async def run_one(dut, job: SimJob) -> None:
         pauses=driver.pauses,
         error=error,
         compared_records=compared,
+        retired=driver.retired,
         divergence=divergence,
         load_seconds=t1 - t0,
         run_seconds=t2 - t1,

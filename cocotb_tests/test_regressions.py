@@ -15,9 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from pymodel import isa
 from pymodel.encoding import to_hardware
 from pymodel.isa import DEFAULT_PARAMS, HW_ENGINES, OPS, Engine
+from pymodel.program import Program
 from tools.fuzz import run_campaign
 
+from .batch import cross_check_batch
 from .job import RunMode
+from .programs import TestProgram
 from .model_side import run_model
 from .randprog import FUZZ_CONFIG, GeneratedProgram, generate, model_ending
 from .regression_case import RegressionCase, saved_cases
@@ -35,10 +38,64 @@ def test_saved_regression_cases_match(verilator: SimBuild) -> None:
     cases = [RegressionCase.read(p) for p in paths]  # zero cases is fine: nothing has failed yet
     for case in cases:
         t = case.test
+        if case.before:  # a batch-only case: the same programs in order, in one simulation
+            reports = cross_check_batch(verilator, case.sequence, mode=RunMode.LOCKSTEP).reports
+            bad = [r.summary() for r in reports if not r.ok]
+            assert not bad, f"{t.name} ({case.generator}) still fails:\n" + "\n".join(bad)
+            continue
         report = cross_check(verilator, t.program, t.mem, name=t.name, enable_pause=t.enable_pause,
                              mode=RunMode.LOCKSTEP)  # fmt: skip
         assert report.ok, f"{t.name} (seed {case.seed}, {case.generator}) still fails:\n{report.summary()}"
         assert report.rtl.compared_records == report.model.cycle + (report.model.trap is not None)
+
+
+def _prog(name: str, bundles: list[dict[str, list[tuple[Any, ...]]]], mem: list[int]) -> TestProgram:
+    return TestProgram(name, Program.from_tuples(bundles, DEFAULT_PARAMS), mem)
+
+
+LEFT = (0x1234_5678, 0xDEAD_BEEF, 7)  # scratch words the first program leaves at 100, 101, 102
+
+
+def leaving_and_reading_programs() -> list[TestProgram]:
+    """A traps after writing scratch and tracing twice; B reads A's scratch without
+    writing it, traces once and halts; C reads what B left.  What `start` keeps
+    (scratch) and clears (cycle, pc, trap, trace) is then visible on both sides."""
+    a = _prog("leaves-scratch-and-traps", [
+        {"load": [("const", 100, LEFT[0]), ("const", 101, LEFT[1])]},
+        {"load": [("const", 102, LEFT[2]), ("const", 0, 0)], "flow": [("trace_write", 100)]},
+        {"flow": [("trace_write", 101)]},
+        {"alu": [("//", 103, 100, 0)]},  # DIV_ZERO: a trap status and a cycle count to clear
+    ], [0] * 4)  # fmt: skip
+    b = _prog("reads-what-a-left", [
+        {"alu": [("+", 104, 100, 101), ("*", 105, 101, 102)], "load": [("const", 1, 0)]},
+        {"store": [("store", 1, 104)], "flow": [("trace_write", 105)]},
+        {"load": [("const", 2, 1)]},
+        {"store": [("store", 2, 105)]},
+        {"flow": [("halt",)]},
+    ], [0] * 4)  # fmt: skip
+    c = _prog("reads-what-b-left", [
+        {"alu": [("^", 106, 104, 105)], "load": [("const", 3, 3)]},
+        {"store": [("store", 3, 106)]},
+    ], [9] * 4)  # fmt: skip
+    return [a, b, c]
+
+
+@pytest.mark.rtl
+def test_start_keeps_scratch_and_clears_the_rest(verilator: SimBuild) -> None:
+    a, b, c = leaving_and_reading_programs()
+    reports = cross_check_batch(verilator, [a, b, c], mode=RunMode.LOCKSTEP).reports
+    for r in reports:
+        assert r.ok, r.summary()
+    ra, rb, rc = (r.rtl for r in reports)
+    assert ra.trap.cause != 0 and rb.trap.cause == 0 and ra.trace == list(LEFT[:2])
+    m32 = 0xFFFFFFFF
+    want_b = [(LEFT[0] + LEFT[1]) & m32, (LEFT[1] * LEFT[2]) & m32]
+    assert rb.mem[:2] == want_b, "B computed from A's scratch on both sides"
+    assert rb.trace == want_b[1:], "start emptied the trace buffer A filled"
+    assert rb.cycle == 5 and rc.mem == [9, 9, 9, want_b[0] ^ want_b[1]]
+    # alone (after reset) B reads zeros: the batch really carried A's scratch over
+    alone = cross_check(verilator, b.program, b.mem, name=b.name)
+    assert alone.ok and alone.rtl.mem[:2] == [0, 0]
 
 
 def test_a_known_good_case_is_saved() -> None:
@@ -114,3 +171,29 @@ def test_campaign_shrinks_and_saves_a_planted_bug(
     original = generate(seed).to_test_program("original")
     assert len(case.test.program) < len(original.program) // 2, case.generator
     assert any(e is Engine.ALU and s.op == "^" for b in case.test.program for e, _i, s in b)
+
+
+@pytest.mark.rtl
+def test_campaign_fails_on_a_planted_state_leak(tmp_path: Path) -> None:
+    """A test-only netlist mutation makes `start` leave the trace count alone (only reset
+    clears it).  Every program passes alone, so the old campaign dropped this; now each is
+    a batch-only mismatch, saved with the program before it, and the campaign fails."""
+    from tools.netlist_mutate import build_mutants
+
+    net, build = build_mutants(log=lambda _s: None)
+    leak = net.planted("start_keeps_trace")
+    seeds = range(0, 12)
+    traced = [s for s in seeds if run_model(generate(s).to_test_program("t").program, generate(s).mem,
+                                            DEFAULT_PARAMS, "fast").trace]  # fmt: skip
+    assert len(traced) >= 2, "the window needs programs that trace"
+    stats = run_campaign(len(seeds), seeds[0], batch=len(seeds), folder=tmp_path, build=build, mutant=leak.id)
+    assert stats.batch_only and stats.mismatches, stats.summary(1.0, RunMode.FAST)
+    assert all(prev is not None for prev, _ in stats.batch_only)  # never the first program of a batch
+    case = RegressionCase.read(stats.saved[0])
+    assert case.before and "MISMATCH" in case.mismatch
+    on_leak = cross_check_batch(build, case.sequence, mutant=leak.id).reports
+    on_real = cross_check_batch(build, case.sequence, mutant=0).reports
+    assert not on_leak[-1].ok and any("trace" in m for m in on_leak[-1].mismatches)
+    assert all(r.ok for r in on_real), "the saved pair passes on the real design"
+    clean = run_campaign(len(seeds), seeds[0], batch=len(seeds), folder=tmp_path / "clean", build=build)
+    assert not clean.mismatches and not clean.batch_only

@@ -6,7 +6,7 @@ semantics in ``isa.ALU_BINOPS`` (the cross-check compares the two).
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -14,7 +14,6 @@ from pymodel.isa import WORD_BITS, Engine, ops_of
 
 from .decode import EMPTY, member_name, op_enum, slot_layout
 from .geometry import CoreGeometry
-from .mutants import check_mutant, is_active
 from .trapcode import TrapCode
 
 # The binop selector is the ALU engine's op enum (every ALU op is a binop).
@@ -26,11 +25,9 @@ def binop_enum(geom: CoreGeometry):
     return op_enum(BINOP_ENGINE, geom.encoding.opcode_bits)
 
 
-def _binop_table(a: Value, b: Value, q: Value, r: Value, mutant: str | None = None) -> dict[str, Value]:
+def _binop_table(a: Value, b: Value, q: Value, r: Value) -> dict[str, Value]:
     """Result of each binop on unsigned words a, b (q = a // b, r = a % b)."""
     small_shift: Value = b < WORD_BITS  # shifts by 32 or more give 0
-    if is_active(mutant, "shift_not_zeroed"):  # MUTANT
-        small_shift = Const(1)
     shamt = b[:5]
     table = {
         "+": (a + b)[:WORD_BITS],
@@ -47,21 +44,14 @@ def _binop_table(a: Value, b: Value, q: Value, r: Value, mutant: str | None = No
         "<": a < b,
         "==": a == b,
     }
-    if is_active(mutant, "cdiv_floors"):  # MUTANT
-        table["cdiv"] = q
-    if is_active(mutant, "shr_arithmetic"):  # MUTANT
-        table[">>"] = Mux(small_shift, (a.as_signed() >> shamt)[:WORD_BITS], 0)
-    if is_active(mutant, "lt_signed"):  # MUTANT
-        table["<"] = a.as_signed() < b.as_signed()
     return table
 
 
 class BinopLane(wiring.Component):
     """One 32-bit lane: ``result = a op b``; ``div_zero`` when op divides by 0."""
 
-    def __init__(self, geom: CoreGeometry, *, mutant: str | None = None) -> None:
+    def __init__(self, geom: CoreGeometry) -> None:
         self._geom = geom
-        self._mutant = check_mutant(mutant)
         super().__init__(
             {
                 "op": In(binop_enum(geom)),
@@ -78,7 +68,7 @@ class BinopLane(wiring.Component):
         q = Signal(WORD_BITS)
         r = Signal(WORD_BITS)
         m.d.comb += [q.eq(a // b), r.eq(a % b)]
-        table = _binop_table(a, b, q, r, self._mutant)
+        table = _binop_table(a, b, q, r)
         ops = binop_enum(self._geom)
         names = [op.name for op in ops_of(BINOP_ENGINE)]
         missing = sorted(set(names) - set(table))
@@ -91,8 +81,6 @@ class BinopLane(wiring.Component):
                     m.d.comb += self.result.eq(table[name])
                     if name in DIVIDING_OPS:
                         m.d.comb += dividing.eq(1)
-        if is_active(self._mutant, "div_zero_no_trap"):  # MUTANT
-            dividing = Const(0)
         m.d.comb += self.div_zero.eq(dividing & (b == 0))
         return m
 
@@ -100,9 +88,8 @@ class BinopLane(wiring.Component):
 class AluSlot(wiring.Component):
     """One ALU slot: ``S[d] = S[a] op S[b]``."""
 
-    def __init__(self, geom: CoreGeometry, *, mutant: str | None = None) -> None:
+    def __init__(self, geom: CoreGeometry) -> None:
         self._geom = geom
-        self._mutant = check_mutant(mutant)
         super().__init__(
             {
                 "slot": In(slot_layout(geom, Engine.ALU)),
@@ -120,7 +107,7 @@ class AluSlot(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.lane = lane = BinopLane(self._geom, mutant=self._mutant)
+        m.submodules.lane = lane = BinopLane(self._geom)
         empty = op_enum(Engine.ALU, self._geom.encoding.opcode_bits)[EMPTY]
         m.d.comb += [
             lane.op.eq(self.slot.op),

@@ -9,7 +9,7 @@ stay, and the core is TRAPPED.  Ports: api.md "The RTL core's top-level ports".
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -18,7 +18,6 @@ from pymodel.isa import DEFAULT_PARAMS, WORD_BITS, Engine, MachineParams, RunSta
 from .dmem import DataMemory
 from .geometry import CoreGeometry
 from .imem import ImemKind, InstructionMemory
-from .mutants import check_mutant, is_active
 from .regfile import ScratchFile
 from .slots import build_slots, read_lanes, write_lanes
 from .trace import TraceBuffer
@@ -82,8 +81,7 @@ def _packed(keep: Value, lanes: data.View, width: int) -> Value:
 class VliwCore(wiring.Component):
     """The core for ``params``.  ``imem="memory"`` swaps the Verilog SRAM
     model for an amaranth Memory so Amaranth's simulator can run small
-    configurations; generated Verilog always uses the SRAM model.
-    ``mutant`` plants one deliberate bug (rtl/mutants.py); None is the real core."""
+    configurations; generated Verilog always uses the SRAM model."""
 
     def __init__(
         self,
@@ -91,21 +89,18 @@ class VliwCore(wiring.Component):
         *,
         imem: ImemKind | str = ImemKind.SRAM,
         core_id: int = 0,
-        mutant: str | None = None,
     ) -> None:
         if params.n_cores != 1:
             raise ValueError(f"the RTL core models one core; MachineParams.n_cores is {params.n_cores}")
         self.geom = CoreGeometry(params)
         self._imem_kind = ImemKind(imem)
         self._core_id = core_id
-        self._mutant = check_mutant(mutant)
         super().__init__(core_signature(self.geom))
 
     def elaborate(self, platform) -> Module:
         m = Module()
         geom = self.geom
         params = geom.params
-        mutant = self._mutant
 
         running = self.state == int(RunState.RUNNING)
         pc_next = Signal(WORD_BITS)
@@ -119,7 +114,7 @@ class VliwCore(wiring.Component):
             imem.waddr.eq(self.imem_addr),
             imem.wdata.eq(self.imem_wdata),
         ]
-        slots = build_slots(m, geom, imem.rdata, self._core_id, mutant)
+        slots = build_slots(m, geom, imem.rdata, self._core_id)
         by_engine = {e: [s for s in slots if s.engine is e] for e in Engine}
         (flow,) = by_engine[Engine.FLOW]
 
@@ -136,14 +131,9 @@ class VliwCore(wiring.Component):
         # -- scratch
         reads = list(read_lanes(geom, slots))
         writes = list(write_lanes(geom, slots))
-        m.submodules.scratch = scratch = ScratchFile(geom, len(reads), len(writes), mutant=mutant)
+        m.submodules.scratch = scratch = ScratchFile(geom, len(reads), len(writes))
         for k, lane in enumerate(reads):
-            data: Value = scratch.rd_data[k]
-            if is_active(mutant, "same_cycle_forwarding") and slots[lane.position].engine is Engine.ALU:  # MUTANT
-                for w in writes:  # ALU slot by slot: the last earlier writer of the address wins
-                    if w.position < lane.position and slots[w.position].engine is Engine.ALU:
-                        data = Mux(w.en & (w.addr == lane.addr), w.data, data)
-            m.d.comb += [scratch.rd_addr[k].eq(lane.addr), lane.data.eq(data)]
+            m.d.comb += [scratch.rd_addr[k].eq(lane.addr), lane.data.eq(scratch.rd_data[k])]
         for k, lane in enumerate(writes):
             m.d.comb += [
                 scratch.wr_en[k].eq(lane.en & commit),
@@ -155,7 +145,7 @@ class VliwCore(wiring.Component):
         # -- data memory
         loads, stores = by_engine[Engine.LOAD], by_engine[Engine.STORE]
         lanes = geom.mem_lanes
-        m.submodules.dmem = dmem = DataMemory(geom, len(loads) * lanes, len(stores) * lanes, mutant=mutant)
+        m.submodules.dmem = dmem = DataMemory(geom, len(loads) * lanes, len(stores) * lanes)
         for s, hw in enumerate(loads):
             m.d.comb += hw.unit.mem_size.eq(mem_limit)
             for i in range(lanes):
@@ -179,11 +169,8 @@ class VliwCore(wiring.Component):
 
         # -- trace buffer
         m.submodules.trace = trace = TraceBuffer(geom)
-        rel_base: Value = pc_next
-        if is_active(mutant, "pc_increment_after_execute"):  # MUTANT: relative to the jump's own pc
-            rel_base = self.pc
         m.d.comb += [
-            flow.unit.pc_next.eq(rel_base),
+            flow.unit.pc_next.eq(pc_next),
             flow.unit.trace_full.eq(trace.full),
             trace.append.eq(flow.unit.trace_en & commit),
             trace.data.eq(flow.unit.trace_data),
@@ -202,17 +189,12 @@ class VliwCore(wiring.Component):
                 traps.fault[p].eq(hw.unit.fault),
                 traps.fault_cause[p].eq(hw.unit.fault_cause),
             ]
-        commit_when: Value = executing & ~traps.trap
-        if is_active(mutant, "trap_commits_writes"):  # MUTANT: writes land even when the bundle traps
-            commit_when = executing
         m.d.comb += [
             executing.eq(running & in_program & ~self.start),
             trapping.eq(executing & traps.trap),
-            commit.eq(commit_when),
+            commit.eq(executing & ~traps.trap),
         ]
-        stop_on_pause: Value = flow.unit.pause & self.pause_enable
-        if is_active(mutant, "pause_ignored"):  # MUTANT
-            stop_on_pause = Const(0)
+        stop_on_pause = flow.unit.pause & self.pause_enable
 
         next_pc = Signal(WORD_BITS)
         m.d.comb += next_pc.eq(Mux(flow.unit.jump, flow.unit.jump_target, pc_next))
@@ -240,17 +222,10 @@ class VliwCore(wiring.Component):
                 self.trap_engine.eq(traps.engine),
                 self.trap_slot.eq(traps.slot),
             ]
-            if is_active(mutant, "trap_counts_cycle"):  # MUTANT
-                m.d.sync += self.cycle.eq(self.cycle + 1)
         with m.Elif(commit):
             m.d.sync += [self.pc.eq(next_pc), self.cycle.eq(self.cycle + 1)]
-            if is_active(mutant, "empty_bundle_free"):  # MUTANT: an all-zero word is an all-empty bundle
-                with m.If(imem.rdata == 0):
-                    m.d.sync += self.cycle.eq(self.cycle)
             with m.If(flow.unit.halt):
                 m.d.sync += self.state.eq(int(RunState.HALTED))
-                if is_active(mutant, "halt_cycle_uncounted"):  # MUTANT
-                    m.d.sync += self.cycle.eq(self.cycle)
             with m.Elif(stop_on_pause):
                 m.d.sync += self.state.eq(int(RunState.PAUSED))
             with m.Elif(next_pc >= prog_end):

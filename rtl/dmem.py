@@ -11,14 +11,12 @@ from amaranth.lib.wiring import In, Out
 from pymodel.isa import WORD_BITS
 
 from .geometry import CoreGeometry
-from .mutants import check_mutant, is_active
 from .priority import LaterWins
 
 
 class DataMemory(wiring.Component):
-    def __init__(self, geom: CoreGeometry, n_read: int, n_write: int, *, mutant: str | None = None) -> None:
+    def __init__(self, geom: CoreGeometry, n_read: int, n_write: int) -> None:
         self._geom = geom
-        self._mutant = check_mutant(mutant)
         self._n_read = n_read
         self._n_write = n_write
         da = geom.dmem_addr_bits
@@ -47,8 +45,7 @@ class DataMemory(wiring.Component):
         host_r = mem.read_port(domain="comb")
         m.d.comb += [host_r.addr.eq(self.host_addr), self.host_rdata.eq(host_r.data)]
 
-        earlier_wins = is_active(self._mutant, "swap_store_priority")  # MUTANT
-        m.submodules.priority = prio = LaterWins(self._n_write, self._geom.dmem_addr_bits, earlier_wins=earlier_wins)
+        m.submodules.priority = prio = LaterWins(self._n_write, self._geom.dmem_addr_bits)
         m.d.comb += [prio.en.eq(self.wr_en), prio.addr.eq(self.wr_addr), self.wr_keep.eq(prio.keep)]
         for i in range(self._n_write):
             port = mem.write_port()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -10,7 +10,6 @@ from pymodel.isa import WORD_BITS, Engine, ops_of
 
 from .decode import op_enum, slot_layout
 from .geometry import CoreGeometry
-from .mutants import check_mutant, is_active
 from .trapcode import TrapCode
 
 FLOW_OPS = (
@@ -33,10 +32,9 @@ class FlowSlot(wiring.Component):
     addresses (select's c, a, b); ``pc_next`` is the executing bundle's pc+1;
     ``trace_full`` says the trace buffer has no room left."""
 
-    def __init__(self, geom: CoreGeometry, core_id: int = 0, *, mutant: str | None = None) -> None:
+    def __init__(self, geom: CoreGeometry, core_id: int = 0) -> None:
         self._geom = geom
         self._core_id = core_id
-        self._mutant = check_mutant(mutant)
         vlen = geom.params.vlen
         words = data.ArrayLayout(WORD_BITS, vlen)
         super().__init__(
@@ -76,8 +74,6 @@ class FlowSlot(wiring.Component):
         # Scratch writes: lane 0 for the scalar ops, every lane for vselect.
         for i in range(vlen):
             pick_a = c[i] != 0
-            if is_active(self._mutant, "vselect_inverted"):  # MUTANT (select keeps the right sense)
-                pick_a = pick_a ^ (op == ops["VSELECT"])
             m.d.comb += [
                 self.wr_addr[i].eq(slot.dst + i),
                 self.wr_data[i].eq(Mux(pick_a, a[i], b[i])),
@@ -112,8 +108,6 @@ class FlowSlot(wiring.Component):
         is_trace = op == ops["TRACE_WRITE"]
         trace_full = is_trace & self.trace_full
         trace_en: Value = is_trace
-        if is_active(self._mutant, "trace_write_dropped"):  # MUTANT
-            trace_en = Const(0)
         m.d.comb += [
             self.halt.eq(op == ops["HALT"]),
             self.pause.eq(op == ops["PAUSE"]),

@@ -61,15 +61,13 @@ def write_verilog(
     out_dir: str | Path = "build/rtl",
     *,
     flatten: bool = True,
-    mutant: str | None = None,
 ) -> Path:
     """Generate the core for ``params`` into ``out_dir``; returns the top .v
-    (the SRAM model is written next to it as ``imem_sram.v``).  ``mutant``
-    plants a deliberate bug (rtl/mutants.py, for ``python -m tools.mutate``).
+    (the SRAM model is written next to it as ``imem_sram.v``).
     GenerateError names a missing Yosys or an unwritable ``out_dir``."""
     out = Path(out_dir)
     yosys_binary()  # elaboration takes seconds: fail first if it would be for nothing
-    core = VliwCore(params, mutant=mutant)  # a bad params / mutant name: before anything is written
+    core = VliwCore(params)  # bad params: before anything is written
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -105,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     ap = _Parser(prog="python -m rtl.generate", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="build/rtl", help="output directory (default: build/rtl)")
     ap.add_argument("--hierarchical", action="store_true", help="keep the module hierarchy (default: flatten)")
-    ap.add_argument("--mutant", metavar="NAME", help="plant a deliberate bug (names: python -m tools.mutate --list)")
     ap.add_argument("--config", default="default", help="machine config (pymodel.configs; default: the spec's)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -116,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             params = get_config(args.config).params
         except UnknownConfig as e:
             ap.error(str(e))
-        top = write_verilog(params, args.out, flatten=not args.hierarchical, mutant=args.mutant)
+        top = write_verilog(params, args.out, flatten=not args.hierarchical)
     except ValueError as e:
         ap.error(str(e))
     except GenerateError as e:

@@ -14,7 +14,6 @@ from pymodel.isa import WORD_BITS, Engine, Field, MachineParams, lookup, ops_of
 
 from .decode import op_enum, operand_base, slot_layout
 from .geometry import CoreGeometry
-from .mutants import check_mutant, is_active
 from .trapcode import TrapCode
 
 LOAD_OPS = ("load", "load_offset", "vload", "const", "vgather")
@@ -36,9 +35,8 @@ class LoadSlot(wiring.Component):
     """One LOAD slot. ``src1[0]`` is S[a (+k for load_offset)]; ``mem_rdata[i]``
     is M[mem_raddr[i]] (combinational); ``mem_size`` bounds valid addresses."""
 
-    def __init__(self, geom: CoreGeometry, *, mutant: str | None = None) -> None:
+    def __init__(self, geom: CoreGeometry) -> None:
         self._geom = geom
-        self._mutant = check_mutant(mutant)
         words, addrs = _lane_layouts(geom)
         lanes = geom.mem_lanes
         super().__init__(
@@ -69,13 +67,9 @@ class LoadSlot(wiring.Component):
         lanes = geom.mem_lanes
         a = self.src1[0]
         dst = operand_base(geom, Engine.LOAD, self.slot, Field.DST)
-        if is_active(self._mutant, "load_offset_ignores_k"):  # MUTANT: S[d], not S[d+k]
-            dst = self.slot.dst
 
         for i in range(lanes):
             mem_addr = a + i
-            if is_active(self._mutant, "vload_last_lane_off_by_one") and i == lanes - 1:  # MUTANT
-                mem_addr = a + lanes
             m.d.comb += [
                 self.mem_raddr[i].eq(mem_addr),
                 self.wr_addr[i].eq(dst + i),

@@ -14,14 +14,10 @@ from amaranth.lib.wiring import In, Out
 
 
 class LaterWins(wiring.Component):
-    """``keep[i] = en[i]`` and no enabled port j > i has ``addr[j] == addr[i]``.
+    """``keep[i] = en[i]`` and no enabled port j > i has ``addr[j] == addr[i]``."""
 
-    ``earlier_wins`` reverses the rule (j < i): only for the mutants
-    swap_write_priority / swap_store_priority (rtl/mutants.py)."""
-
-    def __init__(self, ports: int, addr_bits: int, *, earlier_wins: bool = False) -> None:
+    def __init__(self, ports: int, addr_bits: int) -> None:
         self._ports = ports
-        self._earlier_wins = earlier_wins
         super().__init__(
             {
                 "en": In(ports),
@@ -34,8 +30,7 @@ class LaterWins(wiring.Component):
         m = Module()
         n = self._ports
         for i in range(n):
-            winners = range(i) if self._earlier_wins else range(i + 1, n)  # MUTANT when earlier_wins
-            later = [self.en[j] & (self.addr[j] == self.addr[i]) for j in winners]
+            later = [self.en[j] & (self.addr[j] == self.addr[i]) for j in range(i + 1, n)]
             overridden = Cat(*later).any() if later else 0
             m.d.comb += self.keep[i].eq(self.en[i] & ~overridden)
         return m

@@ -16,7 +16,6 @@ from amaranth.lib.wiring import In, Out
 from pymodel.isa import WORD_BITS
 
 from .geometry import CoreGeometry
-from .mutants import check_mutant, is_active
 from .priority import LaterWins
 
 
@@ -24,9 +23,8 @@ class ScratchFile(wiring.Component):
     """``wr_en`` are the lanes' enables before the priority mask; ``wr_keep``
     the enables that actually write (for the retire port)."""
 
-    def __init__(self, geom: CoreGeometry, n_read: int, n_write: int, *, mutant: str | None = None) -> None:
+    def __init__(self, geom: CoreGeometry, n_read: int, n_write: int) -> None:
         self._geom = geom
-        self._mutant = check_mutant(mutant)
         self._n_read = n_read
         self._n_write = n_write
         a = geom.addr_bits
@@ -53,8 +51,7 @@ class ScratchFile(wiring.Component):
         host = mem.read_port(domain="comb")
         m.d.comb += [host.addr.eq(self.host_addr), self.host_data.eq(host.data)]
 
-        earlier_wins = is_active(self._mutant, "swap_write_priority")  # MUTANT
-        m.submodules.priority = prio = LaterWins(self._n_write, self._geom.addr_bits, earlier_wins=earlier_wins)
+        m.submodules.priority = prio = LaterWins(self._n_write, self._geom.addr_bits)
         m.d.comb += [prio.en.eq(self.wr_en), prio.addr.eq(self.wr_addr), self.wr_keep.eq(prio.keep)]
         for i in range(self._n_write):
             port = mem.write_port()

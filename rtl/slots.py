@@ -49,31 +49,30 @@ class WriteLane:
     position: int = -1  # index of the owning slot in build_slots' list
 
 
-def _unit(geom: CoreGeometry, engine: Engine, core_id: int, mutant: str | None) -> wiring.Component:
+def _unit(geom: CoreGeometry, engine: Engine, core_id: int) -> wiring.Component:
     if engine is Engine.ALU:
-        return AluSlot(geom, mutant=mutant)
+        return AluSlot(geom)
     if engine is Engine.VALU:
-        return ValuSlot(geom, mutant=mutant)
+        return ValuSlot(geom)
     if engine is Engine.LOAD:
-        return LoadSlot(geom, mutant=mutant)
+        return LoadSlot(geom)
     if engine is Engine.STORE:
         return StoreSlot(geom)
     if engine is Engine.FLOW:
-        return FlowSlot(geom, core_id, mutant=mutant)
+        return FlowSlot(geom, core_id)
     raise ValueError(f"engine {engine} has no hardware")
 
 
 def build_slots(
-    m: Module, geom: CoreGeometry, bundle: Value, core_id: int = 0, mutant: str | None = None
+    m: Module, geom: CoreGeometry, bundle: Value, core_id: int = 0
 ) -> list[SlotHardware]:
-    """Instantiate every slot position and feed it its part of ``bundle``
-    (``mutant``: rtl/mutants.py, None for the real core)."""
+    """Instantiate every slot position and feed it its part of ``bundle``."""
     enc = geom.encoding
     slots = []
     for engine, index in geom.positions():
         name = f"{engine.value}{index}"
         dec = SlotDecoder(geom, engine)
-        unit = _unit(geom, engine, core_id, mutant)
+        unit = _unit(geom, engine, core_id)
         check = ScratchRangeCheck(geom, engine)
         m.submodules[f"dec_{name}"] = dec
         m.submodules[name] = unit

@@ -11,7 +11,6 @@ from pymodel.isa import WORD_BITS, Engine, ops_of
 from .alu import BINOP_ENGINE, BinopLane, binop_enum
 from .decode import EMPTY, member_name, op_enum, slot_layout
 from .geometry import CoreGeometry
-from .mutants import check_mutant, is_active
 from .trapcode import TrapCode
 
 _SPECIAL_OPS = ("vbroadcast", "multiply_add")  # the VALU ops that are not lane-wise binops
@@ -21,9 +20,8 @@ class ValuSlot(wiring.Component):
     """One VALU slot. ``src1..3`` are the VLEN words at the SRC1..SRC3
     addresses (the op's a, b, c); lane i writes ``d+i``."""
 
-    def __init__(self, geom: CoreGeometry, *, mutant: str | None = None) -> None:
+    def __init__(self, geom: CoreGeometry) -> None:
         self._geom = geom
-        self._mutant = check_mutant(mutant)
         vlen = geom.params.vlen
         words = data.ArrayLayout(WORD_BITS, vlen)
         super().__init__(
@@ -65,12 +63,10 @@ class ValuSlot(wiring.Component):
         a, b, c = self.src1, self.src2, self.src3
         faults = []
         for i in range(geom.params.vlen):
-            lane = BinopLane(geom, mutant=self._mutant)
+            lane = BinopLane(geom)
             m.submodules[f"lane{i}"] = lane
             m.d.comb += [lane.op.eq(lane_op), lane.a.eq(a[i]), lane.b.eq(b[i])]
             madd = (a[i] * b[i] + c[i])[:WORD_BITS]
-            if is_active(self._mutant, "madd_drops_addend"):  # MUTANT
-                madd = (a[i] * b[i])[:WORD_BITS]
             with m.If(is_broadcast):
                 m.d.comb += self.wr_data[i].eq(a[0])
             with m.Elif(is_madd):
@@ -78,8 +74,6 @@ class ValuSlot(wiring.Component):
             with m.Else():
                 m.d.comb += self.wr_data[i].eq(lane.result)
             lane_addr = self.slot.dst + i
-            if is_active(self._mutant, "valu_lane_off_by_one"):  # MUTANT
-                lane_addr = self.slot.dst + i + 1
             m.d.comb += self.wr_addr[i].eq(lane_addr)
             faults.append(lane.div_zero)
 

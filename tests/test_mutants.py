@@ -1,6 +1,7 @@
-"""The mutant catalogue (rtl/mutants.py): big enough, every entry really changes
-the design, and the real core is untouched.  The campaign itself (building and
-killing every mutant) is ``make mutate``, not a unit test."""
+"""Netlist mutation (tools.netlist_mutate, tools.mutate): the design carries no
+test scaffolding, mutations map back to rtl/ lines, and -- in CI -- a fixed
+sample of generated mutants is killed by the kill suite.  The full campaign
+is ``make mutate``."""
 
 from __future__ import annotations
 
@@ -9,72 +10,88 @@ from pathlib import Path
 
 import pytest
 
-from pymodel.isa import MachineParams
-from rtl.generate import write_verilog
-from rtl.mutants import MUTANTS, check_mutant, get_mutant, is_active, mutant_names
-from tools.mutate import list_mutants, main
+from tools.mutate import SURVIVED, load_verdicts
+from tools.mutate_suite import kill_suite, run_batches
+from tools.netlist_mutate import (
+    MIN_PER_UNIT,
+    Mutation,
+    build_mutants,
+    parse_list_line,
+    stratified,
+    units_summary,
+    _unit_of,
+)
 
-# Small enough to generate in about a second, with two slots wherever a mutant
-# needs two (write priority, forwarding, store lanes) and VLEN > 1 (lane bugs).
-SMALL = MachineParams(
-    vlen=2, scratch_size=64, alu_slots=2, valu_slots=1, load_slots=1, store_slots=2,
-    mem_depth=64, imem_depth=16, trace_depth=4,
-)  # fmt: skip
-RTL = Path(__file__).resolve().parent.parent / "rtl"
+REPO = Path(__file__).resolve().parent.parent
+CI_SAMPLE = 26  # generated mutants CI runs (every unit represented)
 
-
-def verilog(out: Path, mutant: str | None) -> str:
-    return write_verilog(SMALL, out, mutant=mutant).read_text()
-
-
-@pytest.fixture(scope="module")
-def real_verilog(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return verilog(tmp_path_factory.mktemp("real"), None)
+LINE = (
+    r"mutate -ctrl mutsel 9 1 -mode cnot0 -module vliw_core -cell $flatten\valu3.\lane7.$22 -port Y -portbit 29 "
+    r"-ctrlbit 10 -wire valu3.lane7.q -wirebit 29 -src /x/rtl/alu.py:78 -src /x/rtl/alu.py:80"
+)
 
 
-def test_catalogue_is_big_and_well_formed() -> None:
-    names = mutant_names()
-    assert len(names) >= 10
-    assert len(set(names)) == len(names)
-    for m in MUTANTS:
-        assert re.fullmatch(r"[a-z][a-z0-9_]*", m.name), m.name
-        assert m.description and m.area
-    # every engine and the sequencing have at least one mutant
-    areas = {m.area for m in MUTANTS}
-    assert {"alu", "valu", "load", "store", "flow", "scratch", "traps", "cycles"} <= areas
+def test_rtl_has_no_mutation_hooks() -> None:
+    for path in (REPO / "rtl").glob("*.py"):
+        text = path.read_text()
+        assert "MUTANT" not in text and "is_active(" not in text and "mutant" not in text.lower(), path
+    assert not (REPO / "rtl" / "mutants.py").exists()
 
 
-def test_every_mutant_is_planted_in_the_rtl() -> None:
-    planted = set()
-    for path in RTL.glob("*.py"):
-        planted |= set(re.findall(r'is_active\([^,]+, "([a-z0-9_]+)"\)', path.read_text()))
-    assert planted == set(mutant_names())
+def test_list_lines_map_back_to_rtl_lines() -> None:
+    f = parse_list_line(LINE)
+    assert f["mode"] == ["cnot0"] and f["portbit"] == ["29"] and f["cell"] == [r"$flatten\valu3.\lane7.$22"]
+    assert _unit_of(f) == ("alu", "rtl/alu.py:78")
+    no_src = parse_list_line(r"mutate -mode const0 -module vliw_core -cell $flatten\scratch.$74 -port EN -portbit 1")
+    assert _unit_of(no_src) == ("regfile", "")
+    lib_src = parse_list_line(r"mutate -mode const1 -module vliw_core -cell $x -port A -portbit 4 -src /v/amaranth/enum.py:3")
+    assert _unit_of(lib_src) == ("core", "")
 
 
-@pytest.mark.parametrize("name", mutant_names())
-def test_mutant_changes_the_verilog(name: str, real_verilog: str, tmp_path: Path) -> None:
-    assert verilog(tmp_path, name) != real_verilog
+def test_sample_is_stratified_by_unit() -> None:
+    cands = [parse_list_line(f"mutate -mode const0 -module m -cell c{i} -port A -portbit 0 -src /r/rtl/alu.py:{i}")
+             for i in range(200)]  # fmt: skip
+    cands += [parse_list_line(f"mutate -mode const1 -module m -cell d{i} -port A -portbit 0 -src /r/rtl/trace.py:{i}")
+              for i in range(5)]  # fmt: skip
+    got = stratified(cands, 30, seed=3)
+    units = [_unit_of(c)[0] for c in got]
+    assert len(got) == 30 and units.count("trace") == 5 and units.count("alu") == 25
+    assert got == stratified(cands, 30, seed=3)  # reproducible
+    assert MIN_PER_UNIT >= 5
 
 
-def test_generation_is_deterministic(real_verilog: str, tmp_path: Path) -> None:
-    assert verilog(tmp_path, None) == real_verilog  # so "differs" above is the mutant, not noise
+def ci_sample(mutations: list[Mutation], n: int = CI_SAMPLE) -> list[Mutation]:
+    """A fixed sample: round-robin over units, in id order, skipping mutants with a recorded
+    verdict (equivalent or unobservable: they cannot be killed)."""
+    verdicts = load_verdicts()
+    by_unit: dict[str, list[Mutation]] = {}
+    for m in mutations:
+        if m.command not in verdicts:
+            by_unit.setdefault(m.unit, []).append(m)
+    out: list[Mutation] = []
+    while len(out) < n and any(by_unit.values()):
+        for unit in sorted(by_unit):
+            if by_unit[unit] and len(out) < n:
+                out.append(by_unit[unit].pop(0))
+    return out
 
 
-def test_unknown_mutant_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="unknown mutant 'swap_priority'.*swap_write_priority"):
-        check_mutant("swap_priority")  # what VliwCore(params, mutant=...) calls first
-    with pytest.raises(ValueError, match="unknown mutant"):
-        is_active(None, "no_such_mutant")  # a misspelt check in the RTL fails at elaboration
-    assert check_mutant(None) is None
-    assert get_mutant("lt_signed").area == "alu"
+@pytest.mark.rtl
+def test_ci_sample_of_generated_mutants_is_killed() -> None:
+    net, build = build_mutants(log=lambda _s: None)
+    sample = ci_sample(net.sampled)
+    assert len(sample) >= 25 and set(units_summary(sample)) == set(units_summary(net.sampled))
+    tests = kill_suite(build.params)
+    assert run_batches(build, tests, 0) is None, "the kill suite must pass on the real design (mutsel=0)"
+    survivors = []
+    for m in sample:
+        outcome = run_batches(build, tests, m.id)
+        if outcome is None:
+            survivors.append(f"#{m.id} {m.where}: {m.command} ({SURVIVED})")
+    assert not survivors, "mutants the kill suite no longer kills:\n" + "\n".join(survivors)
 
 
-def test_cli_list_and_bad_name(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--list"]) == 0
-    out = capsys.readouterr().out
-    assert out.strip() == list_mutants().strip()
-    assert all(name in out for name in mutant_names())
-    with pytest.raises(SystemExit) as e:
-        main(["--only", "no_such_mutant"])
-    assert e.value.code == 2
-    assert "unknown mutant 'no_such_mutant'" in capsys.readouterr().err
+def test_verdicts_have_reasons() -> None:
+    for command, v in load_verdicts().items():
+        assert re.match(r"mutate -mode \w+ ", command), command
+        assert v["class"] in ("equivalent", "unobservable") and len(v["reason"]) > 20, (command, v)

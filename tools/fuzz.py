@@ -6,16 +6,22 @@ Program i is ``cocotb_tests.randprog.generate(S + i)`` (reproducible from its
 seed).  Programs run in batches, many per simulator start-up; FAST compares
 the final state (a mismatch reruns in lockstep to name the first diverging
 bundle), ``--lockstep`` compares every retired bundle.  A failing program is
-shrunk and saved to tests/regressions/<seed>.json.  Progress goes to stderr,
-the summary to stdout; exit status 1 on any mismatch.
+shrunk and saved to tests/regressions/<seed>.json.  Every program after the
+first of a batch starts on the core the one before left (no reset): a
+program that mismatches there but matches alone is a "batch-only mismatch"
+(state `start` failed to clear), saved with the program before it as
+tests/regressions/<seed before>-<seed>.json.  Every mismatch counts.
+Progress goes to stderr, the summary to stdout; exit status 1 on any mismatch.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,9 +47,24 @@ class Stats:
     cycles: int = 0
     bundles: int = 0  # hardware bundles executed (costing a cycle), summed over runs
     mismatches: list[int] = field(default_factory=list)  # seeds
+    batch_only: list[tuple[int | None, int]] = field(default_factory=list)  # (seed run just before, seed)
+    saved: list[Path] = field(default_factory=list)  # regression cases written
     ops: set[tuple[str, str]] = field(default_factory=set)
     endings: Counter = field(default_factory=Counter)
     pauses: int = 0
+    sim_seconds: float = 0.0  # wall time of the simulator processes, summed
+
+    def merge(self, other: Stats) -> None:
+        self.programs += other.programs
+        self.cycles += other.cycles
+        self.bundles += other.bundles
+        self.mismatches += other.mismatches
+        self.batch_only += other.batch_only
+        self.saved += other.saved
+        self.ops |= other.ops
+        self.endings.update(other.endings)
+        self.pauses += other.pauses
+        self.sim_seconds += other.sim_seconds
 
     def add(self, report: XCheckReport) -> None:
         self.programs += 1
@@ -69,7 +90,11 @@ class Stats:
             + (f" (missing: {', '.join(missing)})" if missing else ""),
             f"  endings     {endings}; {self.pauses} pauses resumed",
             f"  mismatches  {len(self.mismatches)}" + (f" (seeds {self.mismatches[:20]})" if self.mismatches else ""),
-            f"  wall time   {seconds:.1f} s ({self.programs / max(seconds, 1e-9):.1f} programs/s)",
+            f"  batch-only  {len(self.batch_only)}"
+            + (f" (seed pairs before/after {self.batch_only[:10]})" if self.batch_only else "")
+            + " (mismatched in a batch, matched alone: state the RTL did not clear on start)",
+            f"  wall time   {seconds:.1f} s ({self.programs / max(seconds, 1e-9):.1f} programs/s, "
+            f"{self.cycles / max(seconds, 1e-9):.0f} RTL cycles/s; simulator processes {self.sim_seconds:.1f} s)",
         ]
         return "\n".join(lines)
 
@@ -97,14 +122,78 @@ class Progress:
             print(line, file=sys.stderr, flush=True)
 
 
-def save_failure(build: SimBuild, seed: int, test: TestProgram, mode: RunMode, folder: Path, budget: int) -> Path:
+def save_failure(
+    build: SimBuild, seed: int, test: TestProgram, mode: RunMode, folder: Path, budget: int, mutant: int = 0
+) -> Path:
     """Shrink a confirmed failure and save it as a regression case."""
-    shrinker = Shrinker(build, mode, FUZZ_MAX_CYCLES, budget=budget)
+    shrinker = Shrinker(build, mode, FUZZ_MAX_CYCLES, budget=budget, mutant=mutant)
     small = shrinker.shrink(test)
     report = shrinker.check(small)
     note = f"cocotb_tests.randprog.generate({seed}); shrunk from {len(test.program)} to {len(small.program)} bundles"
     case = RegressionCase(seed, small, report.summary(), note)
     return case.write(folder)
+
+
+def save_batch_only(
+    build: SimBuild, seeds: list[int], tests: list[TestProgram], mode: RunMode, folder: Path, mutant: int = 0
+) -> tuple[Path, bool]:
+    """Save the failing program with what ran before it: the pair if the pair alone
+    reproduces the mismatch, else the whole batch prefix.  (path, reproduced)."""
+    for start in (max(0, len(tests) - 2), 0):
+        seq = tests[start:]
+        reports = cross_check_batch(build, seq, mode=mode, max_cycles=FUZZ_MAX_CYCLES, mutant=mutant).reports
+        if not reports[-1].ok or start == 0:
+            break
+    note = (f"cocotb_tests.randprog.generate(s) for s in {seeds[start:]}, run in this order in one simulation "
+            "(each after `start` only); the last mismatched in its batch and matched alone")  # fmt: skip
+    case = RegressionCase(seeds[-1], tests[-1], reports[-1].summary(), note, tests[start:-1], seeds[start:-1])
+    return case.write(folder), not reports[-1].ok
+
+
+def run_batch(
+    build: SimBuild, seeds: list[int], mode: RunMode, folder: Path, shrink_budget: int, mutant: int = 0
+) -> Stats:
+    """One batch of programs in one simulation; every mismatch confirmed, reported and saved."""
+    stats = Stats()
+    seeds = list(seeds)
+    tests = []
+    for s in list(seeds):
+        t = generate(s, FUZZ_CONFIG).to_test_program(f"fuzz-{s}", build.params)
+        try:
+            to_hardware(t.program, build.params)
+        except ProgramError as e:  # the generator made something the image cannot hold: its bug
+            stats.programs += 1
+            stats.mismatches.append(s)
+            print(f"\nGENERATOR ERROR seed {s}: {e}", file=sys.stderr)
+            seeds.remove(s)
+            continue
+        tests.append(t)
+    result = cross_check_batch(build, tests, mode=mode, max_cycles=FUZZ_MAX_CYCLES, mutant=mutant)
+    stats.sim_seconds += result.seconds
+    shrinker = Shrinker(build, mode, FUZZ_MAX_CYCLES, mutant=mutant)
+    for i, (s, t, report) in enumerate(zip(seeds, tests, result.reports)):
+        if report.ok:
+            stats.add(report)
+            continue
+        alone = shrinker.check(t)  # a fresh simulation, which also names the diverging bundle
+        stats.add(alone)
+        stats.mismatches.append(s)
+        if alone.ok:  # never dropped: state leaked from the program before (or from the batch)
+            prev = seeds[i - 1] if i else None
+            stats.batch_only.append((prev, s))
+            print(f"\nBATCH-ONLY MISMATCH seed {s} (run after seed {prev} in one simulation; "
+                  f"matches alone):\n{report.summary()}", file=sys.stderr)  # fmt: skip
+            path, again = save_batch_only(build, seeds[: i + 1], tests[: i + 1], mode, folder, mutant)
+            stats.saved.append(path)
+            print(f"saved the sequence: {path}" + ("" if again else " (it did not reproduce on a rerun)"),
+                  file=sys.stderr)  # fmt: skip
+            continue
+        print(f"\nMISMATCH seed {s}:\n{alone.summary()}", file=sys.stderr)
+        if real_failure(alone):
+            path = save_failure(build, s, t, mode, folder, shrink_budget, mutant)
+            stats.saved.append(path)
+            print(f"saved shrunk case: {path}", file=sys.stderr)
+    return stats
 
 
 def run_campaign(
@@ -116,36 +205,26 @@ def run_campaign(
     folder: Path = REGRESSIONS,
     shrink_budget: int = 400,
     build: SimBuild | None = None,
+    mutant: int = 0,
+    jobs: int = 1,
 ) -> Stats:
+    """``jobs`` batches run at once, each in its own process (model and simulator);
+    ``mutant`` runs a netlist-mutation build's mutant (tests plant bugs this way)."""
     build = build or build_simulator("verilator")
     stats = Stats()
     progress = Progress(n)
-    for start in range(seed, seed + n, batch):
-        seeds = list(range(start, min(start + batch, seed + n)))
-        tests = []
-        for s in list(seeds):
-            t = generate(s, FUZZ_CONFIG).to_test_program(f"fuzz-{s}", build.params)
-            try:
-                to_hardware(t.program, build.params)
-            except ProgramError as e:  # the generator made something the image cannot hold: its bug
-                stats.programs += 1
-                stats.mismatches.append(s)
-                print(f"\nGENERATOR ERROR seed {s}: {e}", file=sys.stderr)
-                seeds.remove(s)
-                continue
-            tests.append(t)
-        result = cross_check_batch(build, tests, mode=mode, max_cycles=FUZZ_MAX_CYCLES)
-        for s, t, report in zip(seeds, tests, result.reports):
-            if not report.ok:  # confirm on a fresh simulation, which also names the diverging bundle
-                report = Shrinker(build, mode, FUZZ_MAX_CYCLES).check(t)
-            stats.add(report)
-            if not report.ok:
-                stats.mismatches.append(s)
-                print(f"\nMISMATCH seed {s}:\n{report.summary()}", file=sys.stderr)
-                if real_failure(report):
-                    path = save_failure(build, s, t, mode, folder, shrink_budget)
-                    print(f"saved shrunk case: {path}", file=sys.stderr)
-        progress.update(stats.programs, stats)
+    batches = [list(range(b, min(b + batch, seed + n))) for b in range(seed, seed + n, batch)]
+    args = (mode, folder, shrink_budget, mutant)
+    if jobs <= 1:
+        for seeds in batches:
+            stats.merge(run_batch(build, seeds, *args))
+            progress.update(stats.programs, stats)
+        return stats
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        for part in pool.map(run_batch, [build] * len(batches), batches, *([a] * len(batches) for a in args)):
+            stats.merge(part)  # in seed order: pool.map keeps it
+            progress.update(stats.programs, stats)
     return stats
 
 
@@ -156,12 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lockstep", action="store_true", help="compare every retired bundle, not only the final state")
     ap.add_argument("--batch", type=int, default=50, help="programs per simulator start-up (default 50)")
     ap.add_argument("--out", type=Path, default=REGRESSIONS, help="where shrunk failures are saved")
+    ap.add_argument("--jobs", type=int, default=2, help="batches run at once, one process each (default 2)")
     args = ap.parse_args(argv)
-    if args.n < 1 or args.batch < 1:
-        ap.error("--n and --batch must be at least 1")
+    if args.n < 1 or args.batch < 1 or args.jobs < 1:
+        ap.error("--n, --batch and --jobs must be at least 1")
     mode = RunMode.LOCKSTEP if args.lockstep else RunMode.FAST
     t0 = time.perf_counter()
-    stats = run_campaign(args.n, args.seed, mode=mode, batch=args.batch, folder=args.out)
+    stats = run_campaign(args.n, args.seed, mode=mode, batch=args.batch, folder=args.out, jobs=args.jobs)
     print(stats.summary(time.perf_counter() - t0, mode))
     return 1 if stats.mismatches else 0
 

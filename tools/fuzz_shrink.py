@@ -2,8 +2,8 @@
 then single slots, while the model and the RTL still disagree.
 
 Candidates are tried many at a time in one batch simulation; a candidate that
-fails there is confirmed on a fresh simulation (a shrunk program may read
-scratch it no longer writes, which a batch would leave from the program before).
+fails there is kept only if it also fails alone on a fresh simulation (the
+saved case must fail by itself).
 """
 
 from __future__ import annotations
@@ -35,10 +35,18 @@ class Shrinker:
     max_cycles: int
     budget: int = 400  # candidate programs run, at most
     tried: int = 0
+    mutant: int = 0  # a netlist-mutation build's mutant (0: the real design)
 
     def check(self, t: TestProgram) -> XCheckReport:
+        """``t`` alone on a fresh simulation (after reset)."""
+        if self.mutant:  # cross_check drives no mutant-select port: a batch of one is the same run
+            return self._batch([t])[0]
         return cross_check(self.build, t.program, t.mem, name=t.name, enable_pause=t.enable_pause,
                            mode=self.mode, max_cycles=self.max_cycles)  # fmt: skip
+
+    def _batch(self, tests: list[TestProgram]) -> list[XCheckReport]:
+        return cross_check_batch(self.build, tests, mode=self.mode, max_cycles=self.max_cycles,
+                                 mutant=self.mutant).reports  # fmt: skip
 
     def _first_failing(self, base: TestProgram, candidates: Iterator[list[RawBundle]]) -> TestProgram | None:
         chunk: list[TestProgram] = []
@@ -54,7 +62,7 @@ class Shrinker:
 
     def _run(self, chunk: list[TestProgram]) -> TestProgram | None:
         self.tried += len(chunk)
-        reports = cross_check_batch(self.build, chunk, mode=self.mode, max_cycles=self.max_cycles).reports
+        reports = self._batch(chunk)
         for t, r in zip(chunk, reports):
             if real_failure(r) and real_failure(self.check(t)):
                 return t

@@ -1,10 +1,9 @@
-"""Verilog and Verilator builds of mutated cores, cached under build/mutants/.
+"""Verilator builds of mutated netlists (tools.netlist_mutate), cached under build/mutants/.
 
 Kept apart from the cross-check's cache (build/sim/, which prunes to its newest
-few builds) so a campaign of a dozen mutants never evicts the build the test
-suite uses.  Generation is cached by a digest of the RTL inputs plus the
-mutant's name; the simulator build by a digest of the Verilog text and the
-build arguments, so a rerun with unchanged sources rebuilds nothing.
+few builds) so a mutation build never evicts the build the test suite uses.
+The build is cached by a digest of the Verilog text and the build arguments,
+so a rerun with unchanged sources rebuilds nothing.
 """
 
 from __future__ import annotations
@@ -35,8 +34,9 @@ from pymodel.isa import MachineParams
 MUTANT_BUILD = BUILD / "mutants"
 SIM = "verilator"
 BASELINE = "baseline"  # folder name of the unmutated core
-# Mutants run short programs: a cheap compile (-O0) matters more than simulation speed.
-MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+# One build serves every mutant, so simulation speed matters more than compile time:
+# -O2 as in the cross-check build (-O0 ran this netlist at a few hundred cycles/s).
+MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
 BUILD_ARGS = (
     "--no-public-flat-rw",
     "--output-split-cfuncs",
@@ -44,7 +44,7 @@ BUILD_ARGS = (
     "-Wno-fatal",
     "-Wno-lint",
     "-Wno-style",
-    "-Wno-UNOPTFLAT",  # the same_cycle_forwarding mutant chains ALU slots combinationally
+    "-Wno-UNOPTFLAT",  # a mutation may close a combinational loop
 )
 
 
@@ -72,45 +72,19 @@ def _stale(folder: Path, prefix: str, keep: Path) -> None:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def generate(params: MachineParams, mutant: str | None) -> RtlSources:
-    """The Verilog of the core with ``mutant`` applied (None: the real core)."""
-    from rtl.generate import verilog_sources, write_verilog
-
-    root = MUTANT_BUILD / "rtl"
-    out = root / f"{_folder(mutant)}-{rtl_inputs_digest(params, mutant)}"
-    stamp = out / "generated.ok"
-    seconds = 0.0
-    if not stamp.exists():
-        shutil.rmtree(out, ignore_errors=True)
-        t0 = time.perf_counter()
-        try:
-            top = write_verilog(params, out, mutant=mutant)
-        except Exception as e:
-            raise SimBuildError(f"generating mutant {mutant!r} failed: {type(e).__name__}: {e}") from e
-        seconds = time.perf_counter() - t0
-        stamp.write_text(f"{seconds:.3f}\n")
-        _stale(root, f"{_folder(mutant)}-", out)
-    else:
-        top = out / f"{TOP}.v"
-    files = tuple(verilog_sources(top))
-    h = hashlib.sha256()
-    for path in files:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return RtlSources(files, h.hexdigest(), seconds)
-
-
-def _verilator_config() -> str:
-    lines = ["`verilator_config"] + [f'public_flat_rw -module "{TOP}" -var "{name}"' for name in TB_SIGNALS]
+def _verilator_config(extra: tuple[str, ...] = ()) -> str:
+    names = (*TB_SIGNALS, *extra)
+    lines = ["`verilator_config"] + [f'public_flat_rw -module "{TOP}" -var "{name}"' for name in names]
     return "\n".join(lines) + "\n"
 
 
-def build(params: MachineParams, mutant: str | None, rtl: RtlSources) -> SimBuild:
-    """Compile ``rtl`` with Verilator (one build at a time on this machine), or reuse the cached build."""
+def build(params: MachineParams, mutant: str | None, rtl: RtlSources, *, ctrl: str | None = None) -> SimBuild:
+    """Compile ``rtl`` with Verilator (one build at a time on this machine), or reuse the cached build.
+    ``ctrl``: the mutant-select input of a netlist-mutation build (made public to the testbench)."""
     import cocotb
 
     check_simulator(SIM)
-    config = _verilator_config()
+    config = _verilator_config((ctrl,) if ctrl else ())
     key = hashlib.sha256(
         "\n".join([rtl.digest, repr(BUILD_ARGS), MAKEFLAGS, config, cocotb.__version__]).encode()
     ).hexdigest()[:16]

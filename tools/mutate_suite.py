@@ -1,5 +1,6 @@
-"""The kill suite: the cross-check's own programs, run in order against one
-RTL build, stopping at the first that fails.
+"""The kill suite: the cross-check's own programs, run against one mutant of
+the netlist-mutation build, in two simulations (lockstep programs, then
+free-running ones), stopping at the first simulation that kills it.
 
 Taken from cocotb_tests (the suite whose teeth are being proved): the
 per-engine directed programs (lockstep), one program per trap cause, pause
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cocotb_tests.batch import cross_check_batch
 from cocotb_tests.job import RunMode
 from cocotb_tests.programs import TestProgram, directed_programs, pause_program, trap_programs
 from cocotb_tests.randprog import random_program
@@ -105,3 +107,25 @@ def run_suite(build: SimBuild, tests: list[KillTest], *, stop_at_first: bool = T
         if stop_at_first and not outcome.passed:
             break
     return out
+
+
+def run_batches(build: SimBuild, tests: list[KillTest], mutant: int = 0) -> TestOutcome | None:
+    """The suite on ``mutant`` in one simulation per run mode (later programs start on the
+    core the one before left); the first failing test's outcome, or None when all pass."""
+    for mode in (RunMode.LOCKSTEP, RunMode.FAST):
+        group = [t for t in tests if t.mode is mode]
+        if not group:
+            continue
+        t0 = time.perf_counter()
+        try:
+            reports = cross_check_batch(build, [t.program for t in group], mode=mode, mutant=mutant).reports
+        except Exception as e:  # the simulation itself failed (e.g. X on a port): the mutant broke it
+            return TestOutcome(group[0].name, False, f"run failed: {type(e).__name__}: {str(e).splitlines()[0]}",
+                               _since(t0), crashed=True)  # fmt: skip
+        for test, report in zip(group, reports):
+            if not report.ok:
+                return TestOutcome(test.name, False, first_difference(report), _since(t0))
+            why = test.extra(report) if test.extra else None
+            if why:
+                return TestOutcome(test.name, False, why, _since(t0))
+    return None
