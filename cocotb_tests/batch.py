@@ -73,7 +73,7 @@ def cross_check_batch(
             write_expected(records, sub / "expected.jsonl")
             extra = {"expected_path": str(sub / "expected.jsonl"), "max_cycles": len(records) + 64}
         jobs.append(_job(build, hw, t.mem, sub, imem_load=ImemLoad.HOST, mode=mode, pause_enable=t.enable_pause,
-                         reset=i == 0, mutant=mutant, **extra))  # fmt: skip
+                         reset=i == 0, mutant=mutant, direct_readback=True, **extra))  # fmt: skip
         if i:
             notes.append(f"ran after {tests[i - 1].name} in one simulation, from the scratch it left")
         report = XCheckReport(t.name, build.sim, mismatches, model, _no_result(), len(hw.words), image=hw, notes=notes)

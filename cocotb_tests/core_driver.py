@@ -220,6 +220,21 @@ class CoreDriver:
 
     # -- read-back -----------------------------------------------------------
 
+    def _memory_arrays(self) -> tuple[Any, Any, Any] | None:
+        """The data, scratch and trace memories' own arrays (made public by the build's .vlt), or None."""
+        try:
+            return tuple(self.dut._id(f"\\{name}.mem ", extended=False) for name in ("dmem", "scratch", "trace"))  # type: ignore[return-value]
+        except AttributeError:
+            return None
+
+    @staticmethod
+    def _word(handle: Any) -> int:
+        bits = handle._handle.get_signal_val_binstr()
+        try:
+            return int(bits, 2)
+        except ValueError:
+            raise SignalError(f"{handle._name} has undefined bits: {bits}") from None
+
     async def read_back(self) -> tuple[int, int, int, TrapStatus, list[int], list[int], list[int]]:
         """(state, cycle, pc, trap, mem, scratch, trace); stops the clock first."""
         d = self.dut
@@ -230,6 +245,12 @@ class CoreDriver:
         )
         n_trace = self.read("trace_count")
         n_mem, n_scratch = len(self.job.mem), self.params.scratch_size
+        if self.job.direct_readback:
+            arrays = self._memory_arrays()
+            if arrays is not None:
+                dm, sc, tr = arrays
+                return (*status, trap, [self._word(dm[i]) for i in range(n_mem)],
+                        [self._word(sc[i]) for i in range(n_scratch)], [self._word(tr[i]) for i in range(n_trace)])
         mem: list[int] = []
         scratch: list[int] = []
         trace: list[int] = []

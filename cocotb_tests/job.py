@@ -45,6 +45,7 @@ class SimJob:
     params: dict[str, int] = field(default_factory=dict)  # MachineParams fields (the tb decodes ports with them)
     reset: bool = True  # pulse rst before loading; False: only load and `start` (a batch's later jobs)
     mutant: int = 0  # value driven on the mutant-select port of a netlist-mutation build (0: the real design)
+    direct_readback: bool = False  # read the memories' arrays, not word by word through the host ports
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json()))

@@ -234,9 +234,13 @@ endmodule
 """
 
 
+# The memories' arrays (escaped names `\\scratch.mem ` ...): a batch reads them back directly.
+TB_MEMORIES = ("dmem*mem", "scratch*mem", "trace*mem")
+
+
 def _verilator_config() -> str:
     lines = ["`verilator_config"]
-    lines += [f'public_flat_rw -module "{TOP}" -var "{name}"' for name in TB_SIGNALS]
+    lines += [f'public_flat_rw -module "{TOP}" -var "{name}"' for name in (*TB_SIGNALS, *TB_MEMORIES)]
     return "\n".join(lines) + "\n"
 
 

@@ -182,7 +182,7 @@ def test_campaign_fails_on_a_planted_state_leak(tmp_path: Path) -> None:
 
     net, build = build_mutants(log=lambda _s: None)
     leak = net.planted("start_keeps_trace")
-    seeds = range(0, 12)
+    seeds = range(4, 8)  # 5 traces four times; 6 and 7 follow it
     traced = [s for s in seeds if run_model(generate(s).to_test_program("t").program, generate(s).mem,
                                             DEFAULT_PARAMS, "fast").trace]  # fmt: skip
     assert len(traced) >= 2, "the window needs programs that trace"

@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=200, help="programs to run (default 200)")
     ap.add_argument("--seed", type=int, default=0, help="first seed (default 0); program i uses seed S+i")
     ap.add_argument("--lockstep", action="store_true", help="compare every retired bundle, not only the final state")
-    ap.add_argument("--batch", type=int, default=50, help="programs per simulator start-up (default 50)")
+    ap.add_argument("--batch", type=int, default=100, help="programs per simulator start-up (default 100)")
     ap.add_argument("--out", type=Path, default=REGRESSIONS, help="where shrunk failures are saved")
     ap.add_argument("--jobs", type=int, default=2, help="batches run at once, one process each (default 2)")
     args = ap.parse_args(argv)

@@ -34,9 +34,9 @@ from pymodel.isa import MachineParams
 MUTANT_BUILD = BUILD / "mutants"
 SIM = "verilator"
 BASELINE = "baseline"  # folder name of the unmutated core
-# One build serves every mutant, so simulation speed matters more than compile time:
-# -O2 as in the cross-check build (-O0 ran this netlist at a few hundred cycles/s).
-MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
+# -O0: the mutant netlist's C++ is several 700 kB files; -O2 compiles them for tens of minutes on
+# a shared 2-core machine.  (It runs slowly: a few hundred cycles/s; see docs/verification.md.)
+MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 BUILD_ARGS = (
     "--no-public-flat-rw",
     "--output-split-cfuncs",

@@ -112,8 +112,12 @@ def run_suite(build: SimBuild, tests: list[KillTest], *, stop_at_first: bool = T
 def run_batches(build: SimBuild, tests: list[KillTest], mutant: int = 0) -> TestOutcome | None:
     """The suite on ``mutant`` in one simulation per run mode (later programs start on the
     core the one before left); the first failing test's outcome, or None when all pass."""
-    for mode in (RunMode.LOCKSTEP, RunMode.FAST):
-        group = [t for t in tests if t.mode is mode]
+    slow = ("trap-trace-full", "tree_hash-baseline")  # thousands of cycles each: last, in their own simulation
+    groups = [[t for t in tests if t.mode is RunMode.LOCKSTEP],
+              [t for t in tests if t.mode is RunMode.FAST and t.name not in slow],
+              [t for t in tests if t.mode is RunMode.FAST and t.name in slow]]  # fmt: skip
+    for group in groups:
+        mode = group[0].mode if group else RunMode.FAST
         if not group:
             continue
         t0 = time.perf_counter()
