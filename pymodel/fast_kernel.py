@@ -146,6 +146,7 @@ def run_cycles(
     mem_len = mem.shape[0]
     depth = trace.shape[1]
     cycle = clock[0]
+    any_generic = bundle_generic.shape[0] > 0 and bundle_generic.max() != 0  # else skip the per-bundle check
     start = resume[RESUME_CORE]  # > 0: finish the cycle a generic bundle interrupted
     costed = resume[RESUME_COSTED] != 0
     resume[RESUME_CORE] = 0
@@ -177,7 +178,7 @@ def run_cycles(
             if state[c] != RUNNING:
                 continue
             b = pc[c]
-            if bundle_generic[b] != 0:
+            if any_generic and bundle_generic[b] != 0:
                 trap_out[TRAP_CORE] = c
                 trap_out[TRAP_PC] = b
                 resume[RESUME_CORE] = c + 1

@@ -7,7 +7,7 @@ whole run of most programs, so ``kernels()`` first looks for an extension
 module compiled ahead of time from the same source (numba's ``pycc``): it
 needs only numpy at run time.  The module is built once, on first use, into
 ``build/native/`` (``VLIWSIM_NATIVE_DIR`` overrides), keyed by a hash of the
-source files, the numba/numpy/Python versions and the platform, under a file
+source files, the numba/numpy/llvmlite installs, Python and the host CPU, under a file
 lock (several processes may start at once).  If it cannot be built (no C
 compiler, numba without pycc), or ``VLIWSIM_NATIVE=0``, the same functions
 run through numba's JIT (with its own on-disk cache); the first such process
@@ -53,10 +53,34 @@ def native_dir() -> Path:
     return Path(env) if env else HERE.parent / "build" / "native"
 
 
-def build_key() -> str:
-    """What the compiled module depends on (without importing numba: versions from package metadata)."""
-    from importlib.metadata import version
+def _package_stamp(name: str) -> str:
+    """Which installed copy of a package (without importing it): its version file's path, size and mtime."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"{name} is not installed")
+    folder = Path(spec.origin).parent
+    stamp = [str(folder)]
+    for f in (folder / "_version.py", folder / "version.py", Path(spec.origin)):
+        if f.exists():
+            st = f.stat()
+            stamp.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    return ";".join(stamp)
 
+
+def _cpu() -> str:
+    """The CPU's feature flags: the module is compiled for this host's CPU."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return hashlib.sha256(line.encode()).hexdigest()[:16]
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def build_key() -> str:
+    """What the compiled module depends on (cheap: no numba import, no package metadata scan)."""
     from .flat import DEBUG, NOT_MINE, OK
     from .isa import RunState, TrapCause  # the only values fast_kernel takes from isa.py and flat.py
 
@@ -64,7 +88,8 @@ def build_key() -> str:
     for name in SOURCES:
         h.update((HERE / name).read_bytes())
     codes = [(c.name, int(c)) for c in (*RunState, *TrapCause)] + [DEBUG, NOT_MINE, OK]
-    h.update(repr((version("numba"), version("numpy"), sys.version, platform.machine(), SIGNATURES, codes)).encode())
+    stamps = (_package_stamp("numba"), _package_stamp("numpy"), _package_stamp("llvmlite"))
+    h.update(repr((stamps, sys.version, platform.machine(), _cpu(), SIGNATURES, codes)).encode())
     return h.hexdigest()[:16]
 
 
@@ -109,6 +134,7 @@ def build(directory: Path, key: str) -> Path:
             tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=directory))
             cc.output_dir = str(tmp)
             cc.verbose = False
+            cc.target_cpu = "host"  # built where it runs (the key includes the CPU's flags)
             for fn in FUNCTIONS:
                 cc.export(fn, SIGNATURES[fn])(getattr(fast_kernel, fn).py_func)
             cc.compile()

@@ -164,9 +164,12 @@ from pymodel import formats
 from pymodel.fast import FastMachine
 FastMachine([{"alu": [("+", 0, 0, 0)]}], [0]).run()  # the compiled loop loaded first
 prog = formats.read_program(sys.argv[1]); mem = formats.read_memory(sys.argv[2])
-m = FastMachine(prog, mem, enable_debug=False)
-t0 = time.perf_counter(); m.run_to_end(); t = time.perf_counter() - t0
-print(json.dumps({"cycles": m.cycle, "run_s": t}))
+best = None
+for _ in range(3):  # CPU seconds of the run alone, best of 3 (the machine may be shared)
+    m = FastMachine(prog, mem, enable_debug=False)
+    t0 = time.process_time(); m.run_to_end(); t = time.process_time() - t0
+    best = t if best is None else min(best, t)
+print(json.dumps({"cycles": m.cycle, "run_s": best}))
 """
 
 _PHASES = """
@@ -271,7 +274,7 @@ def report(new: dict[str, Any], old: dict[str, Any] | None, new_phases: dict[str
             t = f"<= {RSS_TARGET_MB}" if engine == "fast" and prog == "baseline-64" else ""
             row(prog, f"{engine} engine, peak RSS MB", _f(get(o, prog, f"{key}_rss_mb"), ".0f"),
                 _f(get(new, prog, f"{key}_rss_mb"), ".0f"), t)  # fmt: skip
-        row(prog, "inner loop only (fast), Mcycles/s", _f(_scale(get(o, prog, "inner_cycles_per_s")), ".1f"),
+        row(prog, "inner loop only (fast), Mcycles/s (cpu)", _f(_scale(get(o, prog, "inner_cycles_per_s")), ".1f"),
             _f(_scale(get(new, prog, "inner_cycles_per_s")), ".1f"))  # fmt: skip
         ph = new_phases.get(prog)
         if ph:
