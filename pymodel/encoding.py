@@ -586,6 +586,7 @@ def _to_hardware_bulk(program: Program, params: MachineParams, enc: Encoding) ->
         raise _NotBulk
     word = opcode[op].copy()
     changed = np.zeros(len(rows), bool)  # an operand the canonical form rewrites
+    hw_args = args.copy()  # the canonical form's operands
     addr_limit = 1 << layout.addr_bits
     for k in range(4):
         kk = kind[op, k]
@@ -600,6 +601,7 @@ def _to_hardware_bulk(program: Program, params: MachineParams, enc: Encoding) ->
         if ((v < INT32_MIN) | (v > WORD_MASK))[m].any():
             raise _NotBulk
         changed |= m & (v < 0)
+        out = np.where(m & (v < 0), v & WORD_MASK, out)  # as decoding gives it back
         for kd in (_TARGET, _REL):
             m = kk == kd
             if not m.any():
@@ -612,6 +614,7 @@ def _to_hardware_bulk(program: Program, params: MachineParams, enc: Encoding) ->
             changed |= m & (hw != v)
             if ((hw < INT32_MIN) | (hw > INT32_MAX))[m].any():
                 raise _NotBulk
+        hw_args[:, k] = np.where(kk != 0, out, v)
         bits = (out & WORD_MASK).astype(np.uint64)
         word |= np.where(kk != 0, bits << lsb[op, k], np.uint64(0))
     n_positions = sum(layout.engine_slots.values())
@@ -634,8 +637,20 @@ def _to_hardware_bulk(program: Program, params: MachineParams, enc: Encoding) ->
     pc_list = pc_map.tolist()
 
     def make_program() -> Program:
-        return Program(
+        hw_program = Program(
             tuple(program[i] if reuse[i] else _canonical(program[i], pc_list, i, layout) for i in kept.tolist())
         )
+        # Its arrays too (the model runs it), from these: HW engine order, renumbered operands.
+        hw_pc = pc_map[bundle]
+        order = np.lexsort((index, engine, hw_pc))
+        counts = np.bincount(hw_pc, minlength=n_kept)
+        first = np.zeros(n_kept + 1, np.int64)
+        np.cumsum(counts, out=first[1:])
+        hw_flat = FlatProgram(
+            engine[order], op[order], hw_args[order], index[order].astype(np.int16), first,
+            np.ones(n_kept, np.uint8), flat.ops, {}, None, hw_program, True, counts > 0,
+        )  # fmt: skip
+        hw_program.__dict__["_flat"] = hw_flat  # as FlatProgram.from_program caches it
+        return hw_program
 
     return HardwareImage(None, None, pc_list, enc, hex_text=text, make_program=make_program)

@@ -1,12 +1,14 @@
 """The bulk (numpy) hardware image equals the slot-by-slot one, and bad
 programs get the slot-by-slot path's message (the bulk path steps aside)."""
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from cocotb_tests.strategies import Case, cases
 from pymodel import encoding
 from pymodel.encoding import EncodingError, to_hardware
+from pymodel.flat import FlatProgram
 from pymodel.program import Bundle, Program, Slot
 from pymodel.isa import Engine
 
@@ -35,6 +37,12 @@ def _same_image(program, params=None):
     got = to_hardware(program) if params is None else to_hardware(program, params)
     assert got.words == want.words and got.pc_map == want.pc_map and got.program == want.program
     assert got.hex_text() == want.hex_text()
+    cached = got.program.__dict__.get("_flat")  # the arrays the bulk path made for the canonical program
+    if cached is not None:
+        del got.program.__dict__["_flat"]
+        fresh = FlatProgram.from_program(got.program)
+        for name in ("engine", "op", "args", "index", "bundle_first", "bundle_cost", "plain"):
+            assert np.array_equal(getattr(cached, name), getattr(fresh, name)), name
     return "encoded"
 
 
