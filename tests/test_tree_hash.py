@@ -124,7 +124,7 @@ def test_symbols_name_the_kernel_state() -> None:
 
 
 def test_build_errors() -> None:
-    with pytest.raises(BuildError, match="unknown tree_hash variant 'fast' \\(variants: baseline, vector, optimized\\)"):
+    with pytest.raises(BuildError, match="unknown tree_hash variant 'fast' \\(variants: baseline, vector, optimized, dataflow"):
         build("fast")
     with pytest.raises(BuildError, match="debug_problem has shape"):
         build("vector", Shape(2, 2, 2), debug_problem=Problem.generate(Shape(2, 2, 3), 1))
