@@ -10,8 +10,8 @@ needs only numpy at run time.  The module is built once, on first use, into
 source files, the numba/numpy/llvmlite installs, Python and the host CPU, under a file
 lock (several processes may start at once).  If it cannot be built (no C
 compiler, numba without pycc), or ``VLIWSIM_NATIVE=0``, the same functions
-run through numba's JIT (with its own on-disk cache); the first such process
-prints why, once per cause.
+run through numba's JIT (with its own on-disk cache); the process that tried
+prints why and leaves ``<module>.failed`` so later ones go straight to the JIT.
 """
 
 from __future__ import annotations
@@ -171,15 +171,27 @@ def kernels() -> SimpleNamespace:
         _KERNELS = _jit()
         return _KERNELS
     directory = native_dir()
+    failed: Path | None = None
     try:
         key = build_key()
         name = _module_name(key)
+        failed = directory / f"{name}.failed"  # a build that failed is not retried by every process
+        if failed.exists():
+            _KERNELS = _jit()
+            return _KERNELS
         path = _find_built(directory, name)
         if path is None:
             path = build(directory, key)
         module = _load(path, name)
         _KERNELS = SimpleNamespace(kind="aot", path=path, **{fn: getattr(module, fn) for fn in FUNCTIONS})
     except Exception as e:  # noqa: BLE001 - any failure: the JIT runs the same source
-        _note(f"no ahead-of-time module ({type(e).__name__}: {e})")
+        reason = f"{type(e).__name__}: {e}"
+        _note(f"no ahead-of-time module ({reason}; not retried until the sources change: {failed})")
+        try:
+            if failed is not None:
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                failed.write_text(reason + "\n")
+        except OSError:
+            pass
         _KERNELS = _jit()
     return _KERNELS
