@@ -8,6 +8,9 @@ program before left.  Scratch survives `start` on both sides (the model of
 program i starts from the scratch the model of program i-1 ended with), so
 a batch is exact for any programs; a mismatch that appears only in a batch
 is state the RTL failed to clear (tools.fuzz reports it as batch-only).
+Read-back takes the memories' arrays directly (a port read per word costs a
+simulator step), except for the last program, read through the host ports
+so every batch still checks them.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def cross_check_batch(
             write_expected(records, sub / "expected.jsonl")
             extra = {"expected_path": str(sub / "expected.jsonl"), "max_cycles": len(records) + 64}
         jobs.append(_job(build, hw, t.mem, sub, imem_load=ImemLoad.HOST, mode=mode, pause_enable=t.enable_pause,
-                         reset=i == 0, mutant=mutant, direct_readback=True, **extra))  # fmt: skip
+                         reset=i == 0, mutant=mutant, direct_readback=i < len(tests) - 1, **extra))  # fmt: skip
         if i:
             notes.append(f"ran after {tests[i - 1].name} in one simulation, from the scratch it left")
         report = XCheckReport(t.name, build.sim, mismatches, model, _no_result(), len(hw.words), image=hw, notes=notes)

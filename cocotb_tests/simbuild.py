@@ -290,7 +290,8 @@ def build_simulator(
     if sim == "icarus" and waves:
         extra["xcheck_dump.v"] = _ICARUS_DUMP
     key = hashlib.sha256(
-        "\n".join([rtl.digest, sim, repr(args), repr(sorted(extra.items())), str(waves), _tool_versions(sim)]).encode()
+        "\n".join([rtl.digest, sim, repr(args), repr(sorted(extra.items())), str(waves), _tool_versions(sim)]
+                  + (["O1"] if coverage else [])).encode()
     ).hexdigest()[:16]
     flavour = f"{sim}cov" if coverage else sim  # its own prefix: never pruned with (or instead of) the plain builds
     build_dir = BUILD / "sim" / f"{flavour}-{key}"
@@ -300,6 +301,8 @@ def build_simulator(
     with build_lock(), toolchain_env(sim):
         if stamp.exists():  # another process built it while we waited
             return SimBuild(sim, build_dir, waves, rtl, params, 0.0, True)
+        if coverage:  # instrumented C++ at -O2 compiles for many minutes; -O1 runs nearly as fast
+            os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS.replace("-O2", "-O1")
         from cocotb_tools.runner import get_runner
 
         build_dir.mkdir(parents=True, exist_ok=True)

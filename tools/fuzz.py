@@ -53,6 +53,7 @@ class Stats:
     endings: Counter = field(default_factory=Counter)
     pauses: int = 0
     sim_seconds: float = 0.0  # wall time of the simulator processes, summed
+    rtl_sampled: int = 0  # programs whose executed bundles came from the RTL's retire port (lockstep)
 
     def merge(self, other: Stats) -> None:
         self.programs += other.programs
@@ -65,6 +66,7 @@ class Stats:
         self.endings.update(other.endings)
         self.pauses += other.pauses
         self.sim_seconds += other.sim_seconds
+        self.rtl_sampled += other.rtl_sampled
 
     def add(self, report: XCheckReport) -> None:
         self.programs += 1
@@ -73,7 +75,10 @@ class Stats:
         self.pauses += len(model.pauses)
         self.endings[model.trap.cause.name if model.trap else model.state.name] += 1
         hw = report.image
-        for pc, count in (model.visits or {}).items():
+        # Which bundles ran: the RTL's retire port when it was sampled (lockstep), else the model's visits.
+        rtl_side = bool(report.rtl.retired)
+        self.rtl_sampled += rtl_side
+        for pc, count in (report.rtl.retired if rtl_side else model.visits or {}).items():
             if hw is not None and pc < len(hw.program):
                 self.bundles += count
                 self.ops.update((e.value, s.op) for e, _i, s in hw.program.bundles[pc])
@@ -86,7 +91,8 @@ class Stats:
             f"  programs    {self.programs}",
             f"  cycles      {self.cycles}",
             f"  bundles     {self.bundles} executed",
-            f"  ops covered {len(self.ops & HW_OPS)}/{len(HW_OPS)} engine/op pairs"
+            f"  ops covered {len(self.ops & HW_OPS)}/{len(HW_OPS)} engine/op pairs "
+            f"(measured on {'the RTL retire port' if self.rtl_sampled == self.programs else 'the model visit counts'})"
             + (f" (missing: {', '.join(missing)})" if missing else ""),
             f"  endings     {endings}; {self.pauses} pauses resumed",
             f"  mismatches  {len(self.mismatches)}" + (f" (seeds {self.mismatches[:20]})" if self.mismatches else ""),

@@ -148,7 +148,7 @@ def run_campaign(net: MutantNetlist, build: SimBuild, ids: list[int], jobs: int)
                 f.write(json.dumps(asdict(r)) + "\n")
                 f.flush()
                 n += 1
-                line = _bar(n, len(todo), sum(x.killed for x in results.values() if x.id in futures), t0)
+                line = _bar(n, len(todo), sum(x.killed for x in results.values()), t0)
                 if sys.stderr.isatty():
                     print("\r" + line, end="", file=sys.stderr, flush=True)
                 elif n % 10 == 0 or n == len(todo):

@@ -24,6 +24,7 @@ from cocotb_tests.xcheck import XCheckReport, cross_check
 from kernels.tree_hash import build as build_kernel
 from pymodel.benchmark import Problem, Shape, reference_run, values_region
 from pymodel.isa import MachineParams
+from pymodel.program import Program
 
 RANDOM_SEEDS = range(4)
 KERNEL_SHAPE = Shape(height=3, rounds=2, batch=16)  # a few dozen to a thousand cycles
@@ -63,13 +64,26 @@ def _kernel_test(variant: str, params: MachineParams) -> KillTest:
     return KillTest(name, TestProgram(name, kernel.program, mem), extra=values_right)
 
 
+def _conformance(params: MachineParams) -> list:
+    """The conformance suite of `make test`: every op in every slot position on edge values, quirks, traps."""
+    from cocotb_tests.conformance import alu_rotation, valu_rotation
+    from cocotb_tests.conformance_flow import flow_ops, jump_end_programs, memory_ops
+    from cocotb_tests.conformance_quirks import pause, priority, zero_cost
+    from cocotb_tests.conformance_traps import trap_programs as conformance_traps
+
+    return [alu_rotation(params), valu_rotation(params), memory_ops(params), flow_ops(params),
+            *jump_end_programs(params), priority(params), zero_cost(params), pause(params, True),
+            pause(params, False), *conformance_traps(params)]  # fmt: skip
+
+
 def kill_suite(params: MachineParams) -> list[KillTest]:
     tests = [KillTest(t.name, t, RunMode.LOCKSTEP) for t in directed_programs(params)]
     tests += [KillTest(t.name, t) for t in trap_programs(params)]
     tests += [KillTest(t.name, t) for t in (pause_program(params, True), pause_program(params, False))]
+    tests += [KillTest(c.name, TestProgram(c.name, c.program, c.mem, c.enable_pause)) for c in _conformance(params)]
     tests += [KillTest(f"random-{s}", random_program(s, params=params)) for s in RANDOM_SEEDS]
     tests += [_kernel_test(v, params) for v in ("vector", "baseline")]
-    return tests
+    return tests + survivor_tests(params)
 
 
 def first_difference(report: XCheckReport) -> str:
@@ -133,3 +147,67 @@ def run_batches(build: SimBuild, tests: list[KillTest], mutant: int = 0) -> Test
             if why:
                 return TestOutcome(test.name, False, why, _since(t0))
     return None
+
+
+# -- programs written to kill mutants the campaign found surviving (docs/verification.md) ----------
+
+
+def _consts(values: list[int], base: int, params: MachineParams) -> list[dict]:
+    slots = [("const", base + i, v) for i, v in enumerate(values)]
+    return [{"load": slots[i : i + params.load_slots]} for i in range(0, len(slots), params.load_slots)]
+
+
+def cond_walking_ones(params: MachineParams) -> TestProgram:
+    """cond_jump / cond_jump_rel on conditions with exactly one bit set (1 << k, every k): a
+    condition test that ignores one bit (flow.py `taken = src != 0`) falls through once."""
+    b: list[dict] = []
+    for k in range(32):
+        b += _consts([1 << k], 0, params)
+        b.append({"flow": [("cond_jump_rel", 0, 1)]})
+        b.append({"alu": [("+", 100 + k, 0, 0)]})  # skipped when the jump is taken
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-cond-walking-ones", Program.from_tuples(b, params), [0] * 4)
+
+
+def valu_quotients_everywhere(params: MachineParams) -> TestProgram:
+    """`//` and `cdiv` by 1 and by 2 in every VALU slot on every lane, on words with alternating
+    and all-one bits: every quotient bit of every lane divider is 0 and 1 somewhere."""
+    vl = params.vlen
+    pats = [0xFFFFFFFF, 0xAAAAAAAA, 0x55555555, 0x80000001]
+    b: list[dict] = []
+    base = 16
+    for i, p in enumerate(pats):
+        b += _consts([p] * vl, base + i * vl, params)
+    ones, twos = base + len(pats) * vl, base + (len(pats) + 1) * vl
+    b += _consts([1] * vl, ones, params) + _consts([2] * vl, twos, params)
+    dest = 200
+    for op in ("//", "cdiv"):
+        for i in range(len(pats)):
+            for div in (ones, twos):
+                slots = []
+                for _s in range(params.valu_slots):
+                    slots.append((op, dest, base + i * vl, div))
+                    dest += vl
+                b.append({"valu": slots})
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-valu-quotients", Program.from_tuples(b, params), [0] * 4)
+
+
+def valu_div_zero_everywhere(params: MachineParams) -> list[TestProgram]:
+    """A zero divisor in each lane of each VALU slot position, for each dividing op: it must trap."""
+    vl = params.vlen
+    out = []
+    for op in ("//", "cdiv", "%"):
+        for s in range(params.valu_slots):
+            for lane in range(vl):
+                b = _consts([7] * vl, 0, params) + _consts([0 if i == lane else 3 for i in range(vl)], vl, params)
+                slots = [("+", 64 + 8 * j, 0, 0) for j in range(s)] + [(op, 64 + 8 * s, 0, vl)]
+                b.append({"valu": slots})
+                name = f"kill-valu-{op}-slot{s}-lane{lane}-zero"
+                out.append(TestProgram(name, Program.from_tuples(b, params), [0] * 4))
+    return out
+
+
+def survivor_tests(params: MachineParams) -> list[KillTest]:
+    tests = [KillTest(t.name, t) for t in (cond_walking_ones(params), valu_quotients_everywhere(params))]
+    return tests + [KillTest(t.name, t) for t in valu_div_zero_everywhere(params)]
