@@ -158,13 +158,17 @@ def _consts(values: list[int], base: int, params: MachineParams) -> list[dict]:
 
 
 def cond_walking_ones(params: MachineParams) -> TestProgram:
-    """cond_jump / cond_jump_rel on conditions with exactly one bit set (1 << k, every k): a
-    condition test that ignores one bit (flow.py `taken = src != 0`) falls through once."""
-    b: list[dict] = []
+    """cond_jump_rel, select and vselect (every lane) on conditions with exactly one bit set
+    (1 << k, every k): a `!= 0` test that ignores one bit gives the wrong answer once."""
+    vl = params.vlen
+    b: list[dict] = _consts([11, 22], 1, params) + _consts([5] * vl, 16, params) + _consts([6] * vl, 24, params)
     for k in range(32):
         b += _consts([1 << k], 0, params)
         b.append({"flow": [("cond_jump_rel", 0, 1)]})
         b.append({"alu": [("+", 100 + k, 0, 0)]})  # skipped when the jump is taken
+        b.append({"flow": [("select", 140 + k, 0, 1, 2)]})  # select's condition: the same `!= 0`
+        b += _consts([(1 << k) if i == k % vl else 0 for i in range(vl)], 32, params)
+        b.append({"flow": [("vselect", 200 + vl * k, 32, 16, 24)]})  # each lane's condition
     b.append({"flow": [("halt",)]})
     return TestProgram("kill-cond-walking-ones", Program.from_tuples(b, params), [0] * 4)
 

@@ -85,20 +85,50 @@ def verilog_with_src(params: MachineParams = DEFAULT_PARAMS) -> RtlSources:
 
 _SRC = re.compile(r'\(\* src = "([^"]+)" \*\)')
 _RTL_LINE = re.compile(r"(?:^|/)rtl/([a-z_0-9]+)\.py:(\d+)")
+_DECL = re.compile(r"^\s*(?:wire|reg)\s+(?:signed\s+)?(?:\[[^\]]*\]\s*)?(\\\S+|\w+)")
+_LHS = re.compile(r"^\s*(\\\S+|\w+)\s*(?:\[[^\]]*\]\s*)?<?=")
 
 
 def src_map(verilog: Path) -> list[str]:
-    """For each Verilog line (1-based index), the rtl 'unit.py:LINE' of the nearest src attribute above it."""
-    out = [""]
+    """For each Verilog line (1-based index), the rtl 'unit.py:LINE' it comes from: a line under a src
+    attribute takes it; a line inside a process (Yosys writes no src there) takes the src of the
+    signal it (or the next assignment) drives, from that signal's declaration."""
+    text = verilog.read_text().splitlines()
+    decl: dict[str, str] = {}
+    pending = ""
+    for line in text:  # pass 1: each declared signal's rtl line
+        m = _SRC.search(line)
+        if m:
+            hit = [f"{u}.py:{n}" for u, n in _RTL_LINE.findall(m.group(1))]
+            pending = hit[0] if hit else ""
+            continue
+        d = _DECL.match(line)
+        if d:
+            if pending:
+                decl[d.group(1)] = pending
+            pending = ""
+    out = [""] * (len(text) + 1)
     current = ""
-    for line in verilog.read_text().splitlines():
+    in_proc = False
+    for i, line in enumerate(text, start=1):
+        stripped = line.strip()
         m = _SRC.search(line)
         if m:
             hit = [f"{u}.py:{n}" for u, n in _RTL_LINE.findall(m.group(1))]
             current = hit[0] if hit else ""
-        elif line.strip().startswith(("module ", "endmodule")):
+        elif stripped.startswith(("module ", "endmodule")):
             current = ""
-        out.append(current)
+        if stripped.startswith("always"):
+            in_proc = True
+        elif in_proc and line.startswith("  end"):
+            in_proc = False
+        out[i] = current
+        if in_proc:
+            for j in range(i - 1, min(i + 6, len(text))):  # this line's or the next assignment's target
+                t = _LHS.match(text[j])
+                if t and t.group(1) in decl:
+                    out[i] = decl[t.group(1)]
+                    break
     return out
 
 
@@ -208,7 +238,7 @@ def run_all(build: SimBuild, groups: list[tuple[RunMode, list[TestProgram]]], ba
 
 # -- report -------------------------------------------------------------------------------
 
-FIELD_SIGNAL = re.compile(r"^dec_([a-z]+)(\d+)\.slot\.(\w+)")
+FIELD_SIGNAL = re.compile(r"dec_([a-z]+)(\d+)\.slot\.(\w+)")
 
 
 def report(points: Counter, srcs: list[str], rc: RetireCoverage, seconds: float, programs: str) -> tuple[str, float]:
@@ -228,7 +258,7 @@ def report(points: Counter, srcs: list[str], rc: RetireCoverage, seconds: float,
             unit = loc.split(".py:")[0] if loc else _unit_of_signal(p.comment)
             toggles[unit]["total"] += 1
             toggles[unit]["hit"] += n > 0
-            m = FIELD_SIGNAL.match(p.comment.lstrip("\\"))
+            m = FIELD_SIGNAL.search(p.comment)
             if m:
                 key = f"{m.group(3)}"
                 fields[key]["total"] += 1
@@ -309,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     n = sum(len(g) for _m, g in groups)
     print(f"running {n} programs on the coverage build", file=sys.stderr)
     points, rc, bad = run_all(build, groups)
+    import json
+
+    (args.out.parent).mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".points.json").write_text(json.dumps([[p.page, p.file, p.line, p.comment, p.hier, n]
+                                                                for p, n in points.items()]))  # fmt: skip
     what = f"{n - args.fuzz} cross-check programs of make test + {args.fuzz} fuzz programs (seeds 0..{args.fuzz - 1})"
     text, pct = report(points, src_map(rtl.files[0]), rc, time.perf_counter() - t0, what)
     if bad:
