@@ -214,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--only", type=int, action="append", metavar="ID", help="run only this mutant id (repeatable)")
     ap.add_argument("--out", type=Path, default=REPORT)
+    ap.add_argument("--report", action="store_true", help="only write the report of the results so far")
     args = ap.parse_args(argv)
     if args.jobs < 1 or args.count < 1:
         ap.error("--jobs and --count must be at least 1")
@@ -223,6 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     except (SimulatorUnavailable, SimBuildError) as e:
         print(f"error: the mutant netlist could not be built: {e}", file=sys.stderr)
         return 2
+    if args.report:
+        done = _done(_results_file(net))
+        text, _survived = report(net, done, time.perf_counter() - t0, f"python -m tools.mutate --report ({len(done)} of "
+                                 f"{len(net.sampled)} mutants done)")  # fmt: skip
+        args.out.write_text(text)
+        print(text)
+        return 0
     _worker_init(build)
     _log(f"{len(net.sampled)} mutations in one build ({build.build_dir}); kill suite of {len(_W['tests'])} tests")
     base = run_batches(build, _W["tests"], 0)  # type: ignore[arg-type]
