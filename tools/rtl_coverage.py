@@ -238,7 +238,23 @@ def run_all(build: SimBuild, groups: list[tuple[RunMode, list[TestProgram]]], ba
 
 # -- report -------------------------------------------------------------------------------
 
-FIELD_SIGNAL = re.compile(r"dec_([a-z]+)(\d+)\.slot\.(\w+)")
+FIELD_SIGNAL = re.compile(r"dec_([a-z]+)(\d+)(?:\.|__02e)slot\[(\d+)\]")  # Verilator writes '.' as __02e
+
+
+def _slot_field(bit: int) -> str:
+    """The field a bit of a slot word belongs to (isa.Encoding's layout)."""
+    from pymodel.isa import Encoding
+
+    enc = Encoding(DEFAULT_PARAMS)
+    a = enc.addr_bits
+    if bit < enc.opcode_bits:
+        return "op"
+    bit -= enc.opcode_bits
+    for name in ("dst", "src1"):
+        if bit < a:
+            return name
+        bit -= a
+    return "src2/src3/imm" if bit < enc.imm_bits else "other (past imm)"
 
 
 def report(points: Counter, srcs: list[str], rc: RetireCoverage, seconds: float, programs: str) -> tuple[str, float]:
@@ -260,7 +276,7 @@ def report(points: Counter, srcs: list[str], rc: RetireCoverage, seconds: float,
             toggles[unit]["hit"] += n > 0
             m = FIELD_SIGNAL.search(p.comment)
             if m:
-                key = f"{m.group(3)}"
+                key = _slot_field(int(m.group(3)))
                 fields[key]["total"] += 1
                 fields[key]["hit"] += n > 0
                 if n == 0 and len(field_missing[key]) < 6:
@@ -346,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                 for p, n in points.items()]))  # fmt: skip
     what = f"{n - args.fuzz} cross-check programs of make test + {args.fuzz} fuzz programs (seeds 0..{args.fuzz - 1})"
     text, pct = report(points, src_map(rtl.files[0]), rc, time.perf_counter() - t0, what)
+    text += f"\nrtl lines covered: {pct:.1f}% (goal >= 95%)\n"
     if bad:
         text += "\nMISMATCHES on the coverage build:\n" + "\n".join(f"- {b}" for b in bad) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
