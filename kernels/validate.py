@@ -3,7 +3,9 @@
 ``validate`` rejects what the machine would trap on or silently get wrong,
 naming the bundle, engine and slot: slot limits, unknown ops, operand count
 and kind, scratch ranges (a vector's last lane, load_offset's d+k and a+k),
-two writes to one scratch word in one bundle, jump targets outside
+two writes to one scratch word in one bundle (the assembler's rule; imported
+programs may pass ``same_word_writes=True``: the model and the RTL agree that
+the later slot wins, engines in bundle order), jump targets outside
 0..len(program) (len is a jump to the end: a normal stop), immediates outside
 32 bits.  With ``mem_len``, loads and stores whose address is statically known
 (set by ``const`` and arithmetic on known words, in straight-line code) are
@@ -28,7 +30,13 @@ class ValidationError(ProgramError):
     """The program breaks a machine rule; the message names bundle, engine and slot."""
 
 
-def validate(program: Program, params: MachineParams = DEFAULT_PARAMS, mem_len: int | None = None) -> None:
+def validate(
+    program: Program,
+    params: MachineParams = DEFAULT_PARAMS,
+    mem_len: int | None = None,
+    *,
+    same_word_writes: bool = False,
+) -> None:
     if not isinstance(program, Program):
         raise ValidationError(f"validate needs a pymodel.program.Program, got {type(program).__name__}")
     if not isinstance(params, MachineParams):
@@ -39,12 +47,12 @@ def validate(program: Program, params: MachineParams = DEFAULT_PARAMS, mem_len: 
     for b, bundle in enumerate(program):
         if not isinstance(bundle, Bundle):
             raise ValidationError(f"{place(b)}: a bundle must be a pymodel.program.Bundle, got {bundle!r}")
-        _check_bundle(b, bundle, n, params)
+        _check_bundle(b, bundle, n, params, same_word_writes)
     if mem_len is not None:
         _check_known_addresses(program, params, mem_len)
 
 
-def _check_bundle(b: int, bundle: Bundle, n_bundles: int, params: MachineParams) -> None:
+def _check_bundle(b: int, bundle: Bundle, n_bundles: int, params: MachineParams, same_word_writes: bool) -> None:
     seen: set[Engine] = set()
     writer: dict[int, tuple[Engine, int, str]] = {}  # scratch word -> first slot writing it
     for engine, slots in bundle.groups:
@@ -57,6 +65,8 @@ def _check_bundle(b: int, bundle: Bundle, n_bundles: int, params: MachineParams)
         for i, slot in enumerate(slots):
             where = place(b, engine, i)
             spec = _check_slot(slot, engine, where, b, n_bundles, params)
+            if same_word_writes:
+                continue
             for word in spec.scratch_writes(slot.args, params):
                 if word in writer:
                     e0, i0, op0 = writer[word]

@@ -68,6 +68,31 @@ def test_a_memory_image_that_is_not_a_tree_hash_problem_is_compared_only(
     assert _last(out) == "program=store cycles_model=2 cycles_rtl=2 memory=match"
 
 
+def test_an_imported_program_may_write_one_word_twice_in_a_bundle(
+    no_rtl: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The reference machine runs such bundles (the later slot wins); only the assembler refuses them.
+    data = [{"load": [["const", 0, 3], ["const", 1, 5]]}, {"alu": [["+", 1, 0, 0], ["^", 1, 0, 0]]},
+            {"load": [["const", 2, 7], ["const", 2, 9]]}, {"store": [["store", 0, 2]]}]  # fmt: skip
+    prog = tmp_path / "twice.json"
+    prog.write_text(json.dumps(data))
+    mem = tmp_path / "m.json"
+    write_memory(mem, [0] * 8)
+    from kernels.validate import ValidationError, validate
+    from pymodel.formats import read_program
+
+    with pytest.raises(ValidationError, match="two writes to one word"):
+        validate(read_program(prog))
+    assert sim_tool.main(["--program", str(prog), "--mem", str(mem)]) == 0
+    assert _last(capsys.readouterr().out) == "program=twice cycles_model=4 cycles_rtl=4 memory=match"
+    from cocotb_tests.model_side import run_model
+    from pymodel.isa import DEFAULT_PARAMS
+
+    for engine in ("fast", "reference"):
+        final = run_model(read_program(prog), [0] * 8, DEFAULT_PARAMS, engine, max_cycles=100)
+        assert final.mem[3] == 9 and final.scratch[1] == 3 ^ 3  # the later slot won
+
+
 def test_wrong_values_name_the_first_wrong_item(
     no_rtl: None, files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -367,7 +367,7 @@ def program_flow(args: argparse.Namespace) -> int:
         mem = problem.memory_image()
         source = f"the tree-hash problem (seed {args.seed}, {shape})"
     try:
-        validate(program, params, mem_len=len(mem))
+        validate(program, params, mem_len=len(mem), same_word_writes=True)
     except ProgramError as e:
         raise BadInput(f"{args.program}: {e}") from None
     _fits_rtl(program, params, mem, args.program, args.mem or "the generated problem")

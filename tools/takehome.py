@@ -153,7 +153,7 @@ def load_takehome(
     if len(program) == 0:
         raise TakehomeError(f"{source} is empty after build_kernel: no bundle to run")
     try:
-        validate(program, params, mem_len=shape.mem_len)
+        validate(program, params, mem_len=shape.mem_len, same_word_writes=True)
     except ProgramError as e:
         raise TakehomeError(
             f"{source}: {e} ({_NOT_THEIRS.format(machine_rules(params))})"
