@@ -2,6 +2,7 @@
 
     python -m kernels build tree_hash --variant vector --seed 123 --height 10 --rounds 16 --batch 256 \\
         --out program.json --mem-out mem.json [--symbols-out symbols.json]
+    python -m kernels build tree_hash --variant vgather --config vgather --out program.json
     python -m kernels list
 """
 
@@ -12,6 +13,7 @@ import sys
 from typing import NoReturn, Sequence
 
 from pymodel.benchmark import BENCHMARK_SHAPE, Problem, Shape
+from pymodel.configs import CONFIGS, UnknownConfig, get_config
 from pymodel.formats import check_writable, write_memory, write_program, write_symbols
 from pymodel.program import ProgramError
 
@@ -35,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--height", type=int, default=BENCHMARK_SHAPE.height, help="tree height H (default 10)")
     b.add_argument("--rounds", type=int, default=BENCHMARK_SHAPE.rounds, help="rounds R (default 16)")
     b.add_argument("--batch", type=int, default=BENCHMARK_SHAPE.batch, help="batch size B (default 256)")
+    b.add_argument("--config", default="default", help=f"machine config ({', '.join(CONFIGS)}; default: the spec's)")
     b.add_argument("--out", required=True, help="program JSON to write")
     b.add_argument("--mem-out", help="input memory image JSON to write")
     b.add_argument("--symbols-out", help="scratch symbol table JSON to write (name: [address, width])")
@@ -63,11 +66,17 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         shape = Shape(args.height, args.rounds, args.batch)
     except ValueError as e:
         parser.error(str(e))
+    try:
+        config = get_config(args.config)
+    except UnknownConfig as e:
+        parser.error(str(e))
     for path in (args.out, args.mem_out, args.symbols_out):
         check_writable(path)  # before the build: no half-written set of outputs
     shape_text = f"H={shape.height} R={shape.rounds} B={shape.batch}"
+    if config.name != "default":
+        shape_text += f" config={config.name}"
     try:
-        built = kernel.build(variant, shape)
+        built = kernel.build(variant, shape, config.params)
     except ProgramError as e:  # e.g. out of scratch for this shape
         raise ProgramError(f"{kernel.name}/{variant} {shape_text}: {e}") from None
     write_program(args.out, built.program)

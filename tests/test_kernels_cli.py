@@ -61,6 +61,23 @@ def test_build_the_second_kernel(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "hash_values:" in listing and "dataflow (default)" in listing
 
 
+def test_build_for_a_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--config builds the config's variant; the file runs on that machine and is refused on the spec's."""
+    from cocotb_tests.model_side import run_model
+    from pymodel.benchmark import reference_run
+    from pymodel.configs import get_config
+
+    out, mem_out = tmp_path / "p.json", tmp_path / "m.json"
+    args = ["build", "tree_hash", "--variant", "vgather", "--rounds", "3", "--batch", "16", "--height", "4"]
+    assert main([*args, "--config", "vgather", "--out", str(out), "--mem-out", str(mem_out)]) == 0
+    assert "tree_hash/vgather H=4 R=3 B=16 config=vgather" in capsys.readouterr().out
+    mem, shape = read_memory(mem_out), Shape(4, 3, 16)
+    final = run_model(read_program(out), mem, get_config("vgather").params, "fast", max_cycles=1 << 20)
+    assert values_region(final.mem, shape) == values_region(reference_run(mem), shape)
+    assert main([*args, "--out", str(out)]) == 1  # the spec's machine has no vgather
+    assert "needs a machine with the vgather extension" in capsys.readouterr().err
+
+
 def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 2) -> str:
     with pytest.raises(SystemExit) as e:
         main(argv)
@@ -78,6 +95,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], code: in
         (["build", "tree_hash", "--batch", "many", "--out", "x"], "argument --batch: invalid int value: 'many'"),
         (["build", "treehash", "--out", "x"], "unknown kernel 'treehash' (kernels: tree_hash, hash_values)"),
         (["build", "tree_hash"], "the following arguments are required: --out"),
+        (["build", "tree_hash", "--config", "nope", "--out", "x"], "unknown machine config 'nope' (configs: default, vgather"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "the following arguments are required: command"),
     ],
