@@ -15,7 +15,8 @@ import pytest
 from tests.takehome_support import TAKEHOME, no_rtl  # noqa: F401 (fixture)
 from tools import cli
 
-SUBCOMMANDS = ["build", "list", "run", "check", "disasm", "encode", "trace", "util", "sim", "fuzz", "mutate", "bench"]
+SUBCOMMANDS = ["build", "list", "run", "check", "disasm", "encode", "trace", "util", "sim", "fuzz", "mutate", "coverage", "dse",
+               "bench"]
 SHAPE = ["--height", "3", "--rounds", "2", "--batch", "16"]
 
 
@@ -93,7 +94,8 @@ def test_sim_goes_to_tools_sim(no_rtl: None, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("takehome=perf_takehome_vector correct=1/1")
 
 
-@pytest.mark.parametrize("name,module", [("fuzz", "tools.fuzz"), ("mutate", "tools.mutate"), ("bench", "tools.bench")])
+@pytest.mark.parametrize("name,module", [("fuzz", "tools.fuzz"), ("mutate", "tools.mutate"), ("coverage", "tools.rtl_coverage"),
+                                       ("dse", "tools.dse"), ("bench", "tools.bench")])
 def test_campaign_tools_get_the_arguments_as_given(name: str, module: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 

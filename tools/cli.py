@@ -160,6 +160,18 @@ COMMANDS: dict[str, Command] = {
         _tool("tools.mutate"),
         "make mutate, python -m tools.mutate",
     ),
+    "coverage": Command(
+        "RTL code coverage (Verilator line + toggle) of the cross-check programs and a fuzz sample",
+        ("vliwsim coverage --fuzz 50",),
+        _tool("tools.rtl_coverage"),
+        "make coverage, python -m tools.rtl_coverage",
+    ),
+    "dse": Command(
+        "machine configs x kernel cycles (model and RTL), Verilog size, build time, Yosys cell counts",
+        ("vliwsim dse", "vliwsim dse --model-only vlen16"),
+        _tool("tools.dse"),
+        "make dse, python -m tools.dse",
+    ),
     "bench": Command(
         "speed of the model engines and the RTL simulators",
         ("vliwsim bench",),
