@@ -169,6 +169,9 @@ def cond_walking_ones(params: MachineParams) -> TestProgram:
         b.append({"flow": [("select", 140 + k, 0, 1, 2)]})  # select's condition: the same `!= 0`
         b += _consts([(1 << k) if i == k % vl else 0 for i in range(vl)], 32, params)
         b.append({"flow": [("vselect", 200 + vl * k, 32, 16, 24)]})  # each lane's condition
+        # cond_jump (absolute): its own `!= 0` cell in the netlist (one per jump op)
+        b.append({"flow": [("cond_jump", 0, len(b) + 2)]})
+        b.append({"alu": [("+", 500 + k, 0, 0)]})  # skipped when the jump is taken
     b.append({"flow": [("halt",)]})
     return TestProgram("kill-cond-walking-ones", Program.from_tuples(b, params), [0] * 4)
 
@@ -212,6 +215,146 @@ def valu_div_zero_everywhere(params: MachineParams) -> list[TestProgram]:
     return out
 
 
+def high_address(params: MachineParams) -> list[TestProgram]:
+    """load, vload, store and vstore in each slot position at an address with one high bit set
+    (past mem_depth): each must trap MEM_RANGE; a range check that drops that bit of the
+    address (or of its last lane) would let it through."""
+    out = []
+    depth_bits = (params.mem_depth - 1).bit_length()
+    for engine, op in (("load", "load"), ("load", "vload"), ("store", "store"), ("store", "vstore")):
+        for s in range(params.load_slots if engine == "load" else params.store_slots):
+            for bit in range(depth_bits, 32):
+                b = _consts([1 << bit], 0, params) + _consts([5] * params.vlen, 8, params)
+                if engine == "load":  # earlier slots: a harmless in-range access
+                    slots = [("load", 40 + i, 1) for i in range(s)] + [(op, 24, 0)]
+                else:
+                    slots = [("store", 1, 8)] * s + [(op, 0, 8)]
+                b.append({engine: slots})
+                b.append({"flow": [("halt",)]})
+                name = f"kill-{op}-slot{s}-bit{bit}"  # 64 words: the address minus its high bit is in range
+                out.append(TestProgram(name, Program.from_tuples(b, params), [0] * 64))
+    return out
+
+
+def trace_walking_bits(params: MachineParams) -> TestProgram:
+    """trace_write of 0, all ones, every 1 << k and every ~(1 << k): every bit of the trace
+    buffer's write data and host read port is 0 and 1 next to each pattern of its neighbours."""
+    values = [0, 0xFFFFFFFF] + [1 << k for k in range(32)] + [0xFFFFFFFF ^ (1 << k) for k in range(32)]
+    values += [0x55555555, 0xAAAAAAAA, 0x33333333, 0xCCCCCCCC, 0x0F0F0F0F, 0xF0F0F0F0]
+    b: list[dict] = []
+    for v in values:
+        b += _consts([v], 0, params)
+        b.append({"flow": [("trace_write", 0)]})
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-trace-walking-bits", Program.from_tuples(b, params), [0] * 4)
+
+
+def vselect_walking_bits(params: MachineParams) -> TestProgram:
+    """vselect picking each side in every lane, on data words 1 << k and ~(1 << k) in every
+    lane (both operands different): every data bit of every lane's mux is 0 and 1 both ways."""
+    vl = params.vlen
+    b: list[dict] = _consts([1] * vl, 0, params) + _consts([0] * vl, vl, params)
+    dest = 64
+    for k in range(32):
+        one, zero = [(1 << k)] * vl, [0xFFFFFFFF ^ (1 << k)] * vl
+        b += _consts(one, 16, params) + _consts(zero, 24, params)
+        for cond in (0, vl):
+            for a, c in ((16, 24), (24, 16)):
+                b.append({"flow": [("vselect", dest, cond, a, c)]})
+                dest += vl
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-vselect-walking-bits", Program.from_tuples(b, params), [0] * 4)
+
+
+def alu_high_reads(params: MachineParams) -> TestProgram:
+    """Every ALU slot reading both operands from words with one high address bit set
+    (1 << b + small, for each address bit b >= 6), distinct values: a scratch read port that
+    drops an address bit reads another (different) word."""
+    n = params.alu_slots
+    b: list[dict] = []
+    top = (params.scratch_size - 1).bit_length()
+    dest = params.scratch_size - 2 * n * (top - 6)  # the results: above every source block
+    for bit in range(6, top):
+        base = 1 << bit
+        if base + 2 * n > params.scratch_size:
+            continue
+        b += _consts([1000 * bit + i + 1 for i in range(2 * n)], base, params)
+        b.append({"alu": [("+", dest + s, base + 2 * s, base + 2 * s + 1) for s in range(n)]})
+        b.append({"alu": [("-", dest + n + s, base + 2 * s + 1, base + 2 * s) for s in range(n)]})
+        dest += 2 * n
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-alu-high-reads", Program.from_tuples(b, params), [0] * 4)
+
+
+def memory_edge(params: MachineParams) -> list[TestProgram]:
+    """load, vload, store and vstore in each slot position at the last in-range address and one
+    past it, with mem_size = 1023 (every low bit set): the range check `last >= mem_size` must
+    flip exactly there; dropping or forcing any of bits 0-9 of the address moves the edge."""
+    vl, size = params.vlen, 1023
+    mem = [(7 * i + 1) & 0xFFFFFFFF for i in range(size)]
+    out = []
+    for engine, ops in (("load", ("load", "vload")), ("store", ("store", "vstore"))):
+        n = params.load_slots if engine == "load" else params.store_slots
+        for op in ops:
+            width = vl if op.startswith("v") else 1
+            for past in (0, 1):
+                for s in range(n):
+                    addr = size - width + past
+                    b = _consts([addr, 0], 0, params) + _consts([9] * vl, 8, params)
+                    if engine == "load":
+                        slots = [("load", 40 + i, 1) for i in range(s)] + [(op, 24, 0)]
+                    else:
+                        slots = [("store", 1, 8)] * s + [(op, 0, 8)]
+                    b.append({engine: slots})
+                    b.append({"flow": [("halt",)]})
+                    name = f"kill-edge-{op}-slot{s}-{'past' if past else 'last'}"
+                    out.append(TestProgram(name, Program.from_tuples(b, params), mem))
+    return out
+
+
+def priority_near_collisions(params: MachineParams, per_bit: int = 200, seed: int = 11) -> TestProgram:
+    """Bundles in which the write lanes of a random subset of every slot position land on
+    two clusters 1 << b apart (b = each scratch address bit), with a distinct value per lane:
+    pairs of write ports hit one word (the later must win) or words differing in exactly
+    bit b (both must land).  Run in lockstep: the retire port shows every kept write, so a
+    later-wins compare that misses or invents a match shows in the bundle that exercised it."""
+    import random
+
+    rng = random.Random(seed)
+    vl = params.vlen
+    src = params.scratch_size - 16 * vl  # the sources live above every cluster
+    zero = src - vl  # a zero vector (also vselect's condition: pick the second operand)
+    b: list[dict] = _consts([0x10000 * (k + 1) + 0x100 * k + 7 for k in range(12 * vl)], src, params)
+    mem = [0xA0000 + i for i in range(2 * vl)]
+    b += _consts([0, vl], zero - 2, params)  # vload addresses of LOAD slots 0 and 1
+    for bit in range((params.scratch_size - 1).bit_length()):
+        for _ in range(per_bit):
+            def at() -> int:
+                return rng.choice((0, 1 << bit)) + rng.randrange(24)
+
+            bundle: dict = {}
+            alu = [("+", at(), src + k, zero) for k in range(params.alu_slots) if rng.random() < 0.5]
+            valu = [("+", at(), src + vl * (2 + s), zero) for s in range(params.valu_slots) if rng.random() < 0.5]
+            load = [("vload", at(), zero - 2 + s) for s in range(params.load_slots) if rng.random() < 0.5]
+            if alu:
+                bundle["alu"] = alu
+            if valu:
+                bundle["valu"] = valu
+            if load:
+                bundle["load"] = load
+            if rng.random() < 0.5:
+                bundle["flow"] = [("vselect", at(), zero, src + vl * 9, src + vl * 10)]
+            if bundle:
+                b.append(bundle)
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-priority-near-collisions", Program.from_tuples(b, params), mem)
+
+
 def survivor_tests(params: MachineParams) -> list[KillTest]:
     tests = [KillTest(t.name, t) for t in (cond_walking_ones(params), valu_quotients_everywhere(params))]
-    return tests + [KillTest(t.name, t) for t in valu_div_zero_everywhere(params)]
+    tests += [KillTest(t.name, t) for t in valu_div_zero_everywhere(params)]
+    tests += [KillTest(t.name, t) for t in (vselect_walking_bits(params), alu_high_reads(params))]
+    tests += [KillTest(t.name, t) for t in high_address(params) + memory_edge(params)]
+    tests.append(KillTest("kill-priority-near-collisions", priority_near_collisions(params), RunMode.LOCKSTEP))
+    # last of the free-running batch: its trace is read back through the host port (cocotb_tests.batch)
+    return tests + [KillTest("kill-trace-walking-bits", trace_walking_bits(params))]
