@@ -314,20 +314,26 @@ def memory_edge(params: MachineParams) -> list[TestProgram]:
 
 def priority_near_collisions(params: MachineParams, per_bit: int = 200, seed: int = 11) -> TestProgram:
     """Bundles in which the write lanes of a random subset of every slot position land on
-    two clusters 1 << b apart (b = each scratch address bit), with a distinct value per lane:
+    two clusters 1 << b apart (b = each scratch address bit; for the STORE slots, each
+    memory address bit 0-9), with a distinct value per lane:
     pairs of write ports hit one word (the later must win) or words differing in exactly
     bit b (both must land).  Run in lockstep: the retire port shows every kept write, so a
     later-wins compare that misses or invents a match shows in the bundle that exercised it."""
     import random
 
-    rng = random.Random(seed)
+    rng, mrng = random.Random(seed), random.Random(seed + 1)  # scratch and memory draws
     vl = params.vlen
     src = params.scratch_size - 16 * vl  # the sources live above every cluster
     zero = src - vl  # a zero vector (also vselect's condition: pick the second operand)
     b: list[dict] = _consts([0x10000 * (k + 1) + 0x100 * k + 7 for k in range(12 * vl)], src, params)
     mem = [0xA0000 + i for i in range(2 * vl)]
     b += _consts([0, vl], zero - 2, params)  # vload addresses of LOAD slots 0 and 1
+    regs = zero - 2 - 16  # store addresses: two clusters 1 << bit apart in memory
+    mem_bits = 10  # memory near-collisions on address bits 0-9 (a 1040-word image)
+    mem += [0] * ((1 << mem_bits) + 16 - len(mem))
     for bit in range((params.scratch_size - 1).bit_length()):
+        if bit < mem_bits:
+            b += _consts([(1 << bit) * (i // 8) + i % 8 for i in range(16)], regs, params)
         for _ in range(per_bit):
             def at() -> int:
                 return rng.choice((0, 1 << bit)) + rng.randrange(24)
@@ -344,6 +350,11 @@ def priority_near_collisions(params: MachineParams, per_bit: int = 200, seed: in
                 bundle["load"] = load
             if rng.random() < 0.5:
                 bundle["flow"] = [("vselect", at(), zero, src + vl * 9, src + vl * 10)]
+            if bit < mem_bits:  # store lanes: the data memory's later-wins compares
+                store = [(mrng.choice(("store", "vstore")), regs + mrng.randrange(16), src + vl * (3 + s))
+                         for s in range(params.store_slots) if mrng.random() < 0.6]  # fmt: skip
+                if store:
+                    bundle["store"] = store
             if bundle:
                 b.append(bundle)
     b.append({"flow": [("halt",)]})
