@@ -361,11 +361,42 @@ def priority_near_collisions(params: MachineParams, per_bit: int = 200, seed: in
     return TestProgram("kill-priority-near-collisions", Program.from_tuples(b, params), mem)
 
 
+def scratch_range_edges(params: MachineParams) -> list[TestProgram]:
+    """Each scratch operand of a representative op in each slot position, once just past the
+    end (a scalar at scratch_size, a vector whose last lane is): it must trap SCRATCH_RANGE
+    with that slot's engine and index.  A range check that drops a bit of that field, or of
+    its `field + width - 1` sum, misses the trap."""
+    size, vl = params.scratch_size, params.vlen
+    reps = {  # engine: [(op, operand widths)], operand order of pymodel.isa
+        "alu": [("+", (1, 1, 1))],
+        "valu": [("+", (vl, vl, vl))],
+        "load": [("load", (1, 1)), ("vload", (vl, 1))],
+        "store": [("store", (1, 1)), ("vstore", (1, vl))],
+        "flow": [("select", (1, 1, 1, 1)), ("vselect", (vl, vl, vl, vl)), ("trace_write", (1,)), ("add_imm", (1, 1)),
+                 ("cond_jump", (1,)), ("cond_jump_rel", (1,)), ("jump_indirect", (1,)), ("coreid", (1,))],
+    }
+    tails = {"add_imm": (1,), "cond_jump": (1,), "cond_jump_rel": (0,)}  # the immediate after the operands
+    slots = {"alu": params.alu_slots, "valu": params.valu_slots, "load": params.load_slots,
+             "store": params.store_slots, "flow": params.flow_slots}  # fmt: skip
+    out = []
+    for engine, ops in reps.items():
+        for op, widths in ops:
+            for k, w in enumerate(widths):
+                for s in range(slots[engine]):
+                    operands = [16 * (j + 1) if j != k else size - w + 1 for j in range(len(widths))]
+                    filler = {"alu": ("+", 200, 0, 0), "valu": ("+", 200, 0, 0), "load": ("load", 300, 0),
+                              "store": ("store", 0, 0), "flow": ("select", 200, 0, 0, 0)}[engine]  # fmt: skip
+                    b = [{engine: [filler] * s + [(op, *operands, *tails.get(op, ()))]}, {"flow": [("halt",)]}]
+                    name = f"kill-range-{engine}{s}-{op}-operand{k}"
+                    out.append(TestProgram(name, Program.from_tuples(b, params), [0] * 64))
+    return out
+
+
 def survivor_tests(params: MachineParams) -> list[KillTest]:
     tests = [KillTest(t.name, t) for t in (cond_walking_ones(params), valu_quotients_everywhere(params))]
     tests += [KillTest(t.name, t) for t in valu_div_zero_everywhere(params)]
     tests += [KillTest(t.name, t) for t in (vselect_walking_bits(params), alu_high_reads(params))]
-    tests += [KillTest(t.name, t) for t in high_address(params) + memory_edge(params)]
+    tests += [KillTest(t.name, t) for t in high_address(params) + memory_edge(params) + scratch_range_edges(params)]
     tests.append(KillTest("kill-priority-near-collisions", priority_near_collisions(params), RunMode.LOCKSTEP))
     # last of the free-running batch: its trace is read back through the host port (cocotb_tests.batch)
     return tests + [KillTest("kill-trace-walking-bits", trace_walking_bits(params))]
