@@ -8,7 +8,8 @@ divergence report can name the engine, slot and lane.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -85,6 +86,14 @@ class RetireView:
             mem=tuple(PortWrite(*w) for w in d["m"]),
             trace=tuple(d["t"]),
         )
+
+
+def read_views(path: str) -> Iterator[RetireView]:
+    """RetireViews from a JSON-lines file (a lockstep run's expected records)."""
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                yield RetireView.from_json(json.loads(line))
 
 
 def view_of_record(record: Any) -> RetireView:

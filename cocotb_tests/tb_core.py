@@ -8,9 +8,7 @@ wrote, so the host may use any model, even a deliberately broken one).
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cocotb
@@ -19,14 +17,8 @@ from pymodel.isa import RunState
 
 from .core_driver import CoreDriver
 from .job import BATCH_PLUSARG, JOB_PLUSARG, BatchJob, RunMode, SimJob, SimResult
-from .retire import RetireView
+from .retire import read_views
 
-
-def _expected_records(path: str) -> Iterator[RetireView]:
-    with open(path) as f:
-        for line in f:
-            if line.strip():
-                yield RetireView.from_json(json.loads(line))
 
 
 @cocotb.test()
@@ -51,7 +43,7 @@ async def run_one(dut, job: SimJob) -> None:
     compared = 0
     if job.mode is RunMode.LOCKSTEP:
         assert job.expected_path, "lockstep needs expected_path"
-        error, compared, found = await driver.run_lockstep(_expected_records(job.expected_path))
+        error, compared, found = await driver.run_lockstep(read_views(job.expected_path))
         if found is not None:
             divergence = found.to_json()
             error = error or f"lockstep divergence at cycle {found.cycle}, pc {found.pc}"

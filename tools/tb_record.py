@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import cocotb
 
 from cocotb_tests.core_driver import CoreDriver
 from cocotb_tests.job import JOB_PLUSARG, SimJob, SimResult
-from cocotb_tests.retire import RetireView
+from cocotb_tests.retire import RetireView, read_views
 
 RECORD_PLUSARG = "XCHECK_RECORD"
 
@@ -34,12 +33,6 @@ class RecordingDriver(CoreDriver):
         return view
 
 
-def _expected(path: str) -> Iterator[RetireView]:
-    with open(path) as f:
-        for line in f:
-            if line.strip():
-                yield RetireView.from_json(json.loads(line))
-
 
 @cocotb.test()
 async def record_retire_port(dut) -> None:
@@ -50,7 +43,7 @@ async def record_retire_port(dut) -> None:
     t0 = time.perf_counter()
     await driver.reset_and_load()
     t1 = time.perf_counter()
-    error, compared, found = await driver.run_lockstep(_expected(job.expected_path))
+    error, compared, found = await driver.run_lockstep(read_views(job.expected_path))
     if found is not None:
         error = error or f"lockstep divergence at cycle {found.cycle}, pc {found.pc}"
     t2 = time.perf_counter()
