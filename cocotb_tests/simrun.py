@@ -54,7 +54,7 @@ def run_job(build: SimBuild, job: SimJob, work: Path) -> SimRun:
     plusargs = [f"+{JOB_PLUSARG}={job_path}"]
     if job.imem_load is ImemLoad.PLUSARG:
         plusargs.append(f"+IMEM={job.imem_hex}")
-    seconds, log, waves = _simulate(build, plusargs, work, [result_path])
+    seconds, log, waves = simulate(build, plusargs, work, [result_path])
     if not result_path.exists():
         raise SimRunError(f"{build.sim} run wrote no result ({result_path}); see {log}:\n{log_tail(log)}")
     return SimRun(SimResult.read(result_path), seconds, log, waves)
@@ -75,16 +75,18 @@ def run_batch(build: SimBuild, batch: BatchJob, work: Path) -> BatchRun:
     paths = [Path(j.result_path) for j in batch.jobs]
     for path in paths:
         path.unlink(missing_ok=True)
-    seconds, log, _ = _simulate(build, [f"+{BATCH_PLUSARG}={batch_path}"], work, paths)
+    seconds, log, _ = simulate(build, [f"+{BATCH_PLUSARG}={batch_path}"], work, paths)
     results = [SimResult.read(p) if p.exists() else None for p in paths]
     if batch.jobs and all(r is None for r in results):
         raise SimRunError(f"{build.sim} batch run wrote no result; see {log}:\n{log_tail(log)}")
     return BatchRun(results, seconds, log)
 
 
-def _simulate(build: SimBuild, plusargs: list[str], work: Path, results: list[Path]) -> tuple[float, Path, Path | None]:
-    """Start the simulator on the testbench; (seconds, log, waves).  A failed run
-    raises SimRunError unless some result file was written."""
+def simulate(
+    build: SimBuild, plusargs: list[str], work: Path, results: list[Path], test_module: str = TB_MODULE
+) -> tuple[float, Path, Path | None]:
+    """Start the simulator on a testbench (the cross-check's unless ``test_module``);
+    (seconds, log, waves).  A failed run raises SimRunError unless some result file was written."""
     plusargs = list(plusargs)
     test_args: list[str] = []
     waves: Path | None = None
@@ -101,7 +103,7 @@ def _simulate(build: SimBuild, plusargs: list[str], work: Path, results: list[Pa
     with toolchain_env(build.sim):
         try:
             runner.test(
-                test_module=TB_MODULE,
+                test_module=test_module,
                 hdl_toplevel=TOP,
                 hdl_toplevel_lang="verilog",
                 build_dir=build.build_dir,

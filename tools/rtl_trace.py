@@ -14,18 +14,15 @@ there is built from the trap status port.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cocotb_tools.runner import get_runner
-
 from cocotb_tests.job import ImemLoad, RunMode, SimJob, SimResult
 from cocotb_tests.model_side import DEFAULT_MODEL_LIMIT, run_model, write_expected
-from cocotb_tests.retire import Divergence, RetireView
-from cocotb_tests.simbuild import TIMESCALE, TOP, SimBuild, log_tail, toolchain_env
-from cocotb_tests.simrun import SimRunError, job_dir
+from cocotb_tests.retire import Divergence, RetireView, read_views
+from cocotb_tests.simbuild import SimBuild, log_tail
+from cocotb_tests.simrun import SimRunError, job_dir, simulate
 from pymodel.encoding import HardwareImage, to_hardware
 from pymodel.events import RetireRecord, Trap, Write
 from pymodel.isa import HW_ENGINES, Engine, RunState, TrapCause
@@ -95,29 +92,11 @@ def rtl_views(build: SimBuild, hw: HardwareImage, mem: list[int], name: str,
     plusargs = [f"+XCHECK_JOB={job_path}", f"+{RECORD_PLUSARG}={records_path}"]
     if job.imem_load is ImemLoad.PLUSARG:
         plusargs.append(f"+IMEM={hex_path}")
-    log = work / "sim.log"
-    with toolchain_env(build.sim):
-        try:
-            get_runner(build.sim).test(
-                test_module=TB_MODULE,
-                hdl_toplevel=TOP,
-                hdl_toplevel_lang="verilog",
-                build_dir=build.build_dir,
-                test_dir=work,
-                plusargs=plusargs,
-                extra_env={"COCOTB_LOG_LEVEL": "WARNING"},
-                timescale=TIMESCALE,
-                results_xml=str(work / "results.xml"),
-                log_file=log,
-            )
-        except (RuntimeError, SystemExit) as e:
-            if not Path(job.result_path).exists():
-                raise SimRunError(f"{build.sim} recording run failed ({e!r}); see {log}:\n{log_tail(log)}") from None
+    _, log, _ = simulate(build, plusargs, work, [Path(job.result_path)], test_module=TB_MODULE)
     if not Path(job.result_path).exists() or not records_path.exists():
         raise SimRunError(f"{build.sim} recording run wrote no result; see {log}:\n{log_tail(log)}")
     result = SimResult.read(Path(job.result_path))
-    with open(records_path) as f:
-        views = [RetireView.from_json(json.loads(line)) for line in f if line.strip()]
+    views = list(read_views(str(records_path)))
     if not result.error:
         shutil.rmtree(work, ignore_errors=True)
     return result, views
