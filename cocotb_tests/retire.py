@@ -164,10 +164,12 @@ def compare_views(expected: RetireView, actual: RetireView, params: MachineParam
         e, a = getattr(expected, name), getattr(actual, name)
         if e != a:
             diffs.append(FieldDiff(name, int(e), int(a)))
-    if diffs or expected.trap:
-        return diffs  # a trapping bundle commits nothing: its write ports mean nothing
-    if expected.next_pc != actual.next_pc:
+    if diffs:
+        return diffs
+    if expected.next_pc != actual.next_pc:  # a trapping bundle's is its own pc (it stays there)
         diffs.append(FieldDiff("next_pc", expected.next_pc, actual.next_pc))
+    if expected.trap:
+        return diffs  # a trapping bundle commits nothing: its write ports mean nothing
     diffs += _write_diffs("scratch", expected.scratch, actual.scratch, scratch_write_ports(params))
     diffs += _write_diffs("mem", expected.mem, actual.mem, mem_write_ports(params))
     for i in range(max(len(expected.trace), len(actual.trace))):

@@ -8,8 +8,9 @@ the live one).  The kill suite (tools.mutate_suite) must pass on mutsel=0
 first -- otherwise a "kill" would mean nothing -- then runs on every mutant,
 ``--jobs`` at a time.  A mutant the suite does not kill gets a second tier: a
 fuzz sample (FUZZ_TIER programs of cocotb_tests.randprog).  What still
-survives is listed with its rtl/*.py line; its fate (a new test, or why it is
-unobservable) is recorded in tools/mutation_verdicts.json.
+survives is listed with its rtl/*.py line; its fate (a new test, or a verdict:
+equivalent, unobservable, or bounded -- observable only in runs longer than the
+cross-check's cycle bound) is recorded in tools/mutation_verdicts.json.
 
 Results are appended to build/mutants/campaign-<netlist>/results.jsonl as they
 come, so an interrupted campaign resumes where it stopped.  The report goes to
@@ -189,15 +190,15 @@ def report(net: MutantNetlist, results: dict[int, MutantResult], seconds: float,
         f"- wall time: {seconds:.0f} s",
         "",
         f"**{len(results)} mutants: {total['killed']} killed, {total['equivalent']} equivalent, "
-        f"{total['unobservable']} unobservable, {total['survived']} survived**",
+        f"{total['unobservable']} unobservable, {total['bounded']} bounded, {total['survived']} survived**",
         "",
-        "| unit | mutants | killed | equivalent | unobservable | survived |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| unit | mutants | killed | equivalent | unobservable | bounded | survived |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for unit in sorted(per_unit):
         c = per_unit[unit]
         lines.append(f"| {unit} | {sum(c.values())} | {c['killed']} | {c['equivalent']} | {c['unobservable']} "
-                     f"| {c['survived']} |")  # fmt: skip
+                     f"| {c['bounded']} | {c['survived']} |")  # fmt: skip
     lines += ["", "Killed by (first failing test):", ""]
     lines += [f"- {name}: {n}" for name, n in killers.most_common()]
     if rows:

@@ -398,5 +398,174 @@ def survivor_tests(params: MachineParams) -> list[KillTest]:
     tests += [KillTest(t.name, t) for t in (vselect_walking_bits(params), alu_high_reads(params))]
     tests += [KillTest(t.name, t) for t in high_address(params) + memory_edge(params) + scratch_range_edges(params)]
     tests.append(KillTest("kill-priority-near-collisions", priority_near_collisions(params), RunMode.LOCKSTEP))
+    # survivors of the 2026-12-02 campaign (docs/verification.md section 2)
+    lockstep = [binop_walking_pairs(params), div_walking_divisors(params), priority_alu_valu_collisions(params),
+                trap_at_high_pc(params), *far_jumps(params)]  # fmt: skip
+    tests += [KillTest(t.name, t, RunMode.LOCKSTEP) for t in lockstep]
+    tests.append(KillTest("kill-trace-walking-bits-lockstep", trace_walking_bits(params), RunMode.LOCKSTEP))
+    tests += [KillTest(t.name, t) for t in alu_div_zero_everywhere(params) + alu_range_every_op(params)]
+    tests.append(KillTest(trace_back_to_back(params).name, trace_back_to_back(params)))
     # last of the free-running batch: its trace is read back through the host port (cocotb_tests.batch)
     return tests + [KillTest("kill-trace-walking-bits", trace_walking_bits(params))]
+
+
+# -- programs for the survivors of the 2026-12-02 campaign (docs/verification.md section 2) --------
+
+
+def _walk(k: int) -> int:
+    return 1 << (k % 32)
+
+
+def binop_walking_pairs(params: MachineParams) -> TestProgram:
+    """Run in lockstep (every retired write is compared, so destinations are reused).
+    `<` and `==` in every ALU slot and every VALU slot and lane on the pairs
+    (0, 1 << k), (1 << k, 0), (~(1 << k), ~0) and (~0, ~(1 << k)) for every k: a
+    comparator input bit forced, inverted or xor-ed with another bit of its word turns
+    one of them into an equal pair (or a false `<` into a true one).  `>>` and `<<` of
+    all ones by every amount 0-31: every bit of the shifter outputs is 1 somewhere.
+    The k a slot (a lane) sees rotates with the bundle, so every slot and lane meets every k."""
+    vl, na, nv = params.vlen, params.alu_slots, params.valu_slots
+    ones = 0xFFFFFFFF
+    b: list[dict] = []
+    # scalars: 0..31 = 1 << k, 32..63 = ~(1 << k), 64 = 0, 65 = ~0
+    b += _consts([_walk(k) for k in range(32)] + [ones ^ _walk(k) for k in range(32)] + [0, ones], 0, params)
+    zero, allones = 64, 65
+    # vectors: rotation j at P = 80 + 8j (lane l: 1 << (l + j)), N = 336 + 8j (~P), S = 592 + 8j (shift (l + j) % 32)
+    P, N, S = 80, 80 + 32 * vl, 80 + 64 * vl
+    for j in range(32):
+        b += _consts([_walk(lane + j) for lane in range(vl)], P + vl * j, params)
+        b += _consts([ones ^ _walk(lane + j) for lane in range(vl)], N + vl * j, params)
+        b += _consts([(lane + j) % 32 for lane in range(vl)], S + vl * j, params)
+    Z = S + 32 * vl  # zero vector, then all-ones vector
+    O = Z + vl
+    b += _consts([0] * vl + [ones] * vl, Z, params)
+    dest_a, dest_v = O + vl, O + vl + na  # results: overwritten bundle after bundle (lockstep sees each)
+    for op in ("<", "=="):
+        for pair in range(4):
+            for j in range(32):
+                alu = []
+                for s in range(na):
+                    k = (s + j) % 32
+                    a, c = ((zero, k), (k, zero), (32 + k, allones), (allones, 32 + k))[pair]
+                    alu.append((op, dest_a + s, a, c))
+                b.append({"alu": alu})
+                va, vc = ((Z, P + vl * j), (P + vl * j, Z), (N + vl * j, O), (O, N + vl * j))[pair]
+                b.append({"valu": [(op, dest_v + vl * s, va, vc) for s in range(nv)]})
+    for op in (">>", "<<"):
+        for j in range(32):
+            # lane 0 of shift rotation m holds the amount m
+            b.append({"alu": [(op, dest_a + s, allones, S + vl * ((s + j) % 32)) for s in range(na)]})
+            b.append({"valu": [(op, dest_v + vl * s, O, S + vl * ((j + s) % 32)) for s in range(nv)]})
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-binop-walking-pairs", Program.from_tuples(b, params), [0] * 4)
+
+
+def div_walking_divisors(params: MachineParams) -> TestProgram:
+    """Run in lockstep.  `//`, `cdiv` and `%` of all ones by every power of two 1 << k, in
+    every ALU slot and every VALU slot and lane (the k rotates with the bundle): the
+    dividers' `b != 0` guards see every one-bit divisor, so a guard that drops or forces a
+    divisor bit turns a nonzero divisor into "zero" (result 0) somewhere."""
+    vl, na, nv = params.vlen, params.alu_slots, params.valu_slots
+    ones = 0xFFFFFFFF
+    b: list[dict] = _consts([_walk(k) for k in range(32)] + [ones], 0, params)
+    allones = 32
+    P = 40  # rotation j: lane l holds 1 << (l + j)
+    for j in range(32):
+        b += _consts([_walk(lane + j) for lane in range(vl)], P + vl * j, params)
+    O = P + 32 * vl
+    b += _consts([ones] * vl, O, params)
+    dest_a, dest_v = O + vl, O + vl + na
+    for op in ("//", "cdiv", "%"):
+        for j in range(32):
+            b.append({"alu": [(op, dest_a + s, allones, (s + j) % 32) for s in range(na)],
+                      "valu": [(op, dest_v + vl * s, O, P + vl * ((j + s) % 32)) for s in range(nv)]})  # fmt: skip
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-div-walking-divisors", Program.from_tuples(b, params), [0] * 4)
+
+
+def alu_div_zero_everywhere(params: MachineParams) -> list[TestProgram]:
+    """A zero divisor in each ALU slot position, for each dividing op: it must trap DIV_ZERO
+    with that slot (a slot whose `dividing & (b == 0)` is cut lets it through)."""
+    out = []
+    for op in ("//", "cdiv", "%"):
+        for s in range(params.alu_slots):
+            b = _consts([7, 0], 0, params)
+            b.append({"alu": [("+", 64 + j, 0, 0) for j in range(s)] + [(op, 64 + s, 0, 1)]})
+            b.append({"flow": [("halt",)]})
+            out.append(TestProgram(f"kill-alu-{op}-slot{s}-zero", Program.from_tuples(b, params), [0] * 4))
+    return out
+
+
+def alu_range_every_op(params: MachineParams) -> list[TestProgram]:
+    """Every ALU op in every ALU slot position writing just past the scratch (d =
+    scratch_size): it must trap SCRATCH_RANGE.  The range check has one case per op and
+    slot; a case that no longer matches its op lets the write through."""
+    from pymodel.isa import ALU_BINOPS
+
+    out = []
+    for name, _fn, _text in ALU_BINOPS:
+        for s in range(params.alu_slots):
+            b = _consts([7, 3], 0, params)
+            b.append({"alu": [("+", 64 + j, 0, 1) for j in range(s)] + [(name, params.scratch_size, 0, 1)]})
+            b.append({"flow": [("halt",)]})
+            out.append(TestProgram(f"kill-range-alu{s}-{name}", Program.from_tuples(b, params), [0] * 4))
+    return out
+
+
+def priority_alu_valu_collisions(params: MachineParams) -> TestProgram:
+    """Run in lockstep.  Every ALU slot writes exactly the word some VALU slot's lane writes
+    in the same bundle (the VALU lane, later, must win: retire_swe shows the ALU port
+    dropped), rotating so every (ALU slot, VALU slot, lane) pair collides, at three
+    placements of the VALU vectors (bits 6-10 of the address set, clear, and lanes not
+    8-aligned): a later-wins compare that drops or forces an address bit misses the collision."""
+    vl, na, nv = params.vlen, params.alu_slots, params.valu_slots
+    src = 16
+    b: list[dict] = _consts([0x1000 + i for i in range(na)], src, params)
+    b += _consts([0x2000 + 0x100 * s + i for s in range(nv) for i in range(vl)], src + na, params)
+    b += _consts([0] * vl, src + na + nv * vl, params)
+    zero = src + na + nv * vl
+    pairs = [(v, lane) for v in range(nv) for lane in range(vl)]
+    for base in (0x5C8, 0x200, 0x203 + 0x40):
+        for r in range(len(pairs)):
+            valu = [("+", base + vl * v, src + na + vl * v, zero) for v in range(nv)]
+            alu = []
+            for s in range(na):
+                v, lane = pairs[(s * (len(pairs) // na) + r) % len(pairs)]
+                alu.append(("+", base + vl * v + lane, src + s, zero))
+            b.append({"alu": alu, "valu": valu})
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-priority-alu-valu-collisions", Program.from_tuples(b, params), [0] * 4)
+
+
+def trace_back_to_back(params: MachineParams) -> TestProgram:
+    """trace_write in every bundle until the buffer is full, then one more (TRACE_FULL):
+    the count register's next value is taken on every edge in a row, so a mutated bit
+    of it moves the next entry instead of being restored by a quiet cycle in between."""
+    b: list[dict] = _consts([0, 1], 0, params)
+    for _ in range(params.trace_depth + 1):
+        b.append({"alu": [("+", 0, 0, 1)], "flow": [("trace_write", 0)]})
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-trace-back-to-back", Program.from_tuples(b, params), [0] * 4)
+
+
+def far_jumps(params: MachineParams) -> list[TestProgram]:
+    """Run in lockstep.  jump_indirect to 1 << k (k = 2..31), past the program: the core
+    halts there, and retire_next_pc shows the whole target, so a dropped, forced or mixed
+    target bit shows.  (Only jump_indirect can: the encoder clamps an immediate target
+    past the end to the end, pymodel.encoding._hw_target.)"""
+    out = []
+    for k in range(2, 32):
+        b = _consts([1 << k], 0, params) + [{"flow": [("jump_indirect", 0)]}, {"flow": [("halt",)]}]
+        out.append(TestProgram(f"kill-far-jump_indirect-bit{k}", Program.from_tuples(b, params), [0] * 4))
+    return out
+
+
+def trap_at_high_pc(params: MachineParams) -> TestProgram:
+    """Run in lockstep.  A bundle that traps at pc 8191 (bits 0-12 set): retire_next_pc of a
+    trapping bundle is its own pc, which only a trap past bundle 4095 shows in bit 12."""
+    pc = 8191
+    b: list[dict] = _consts([pc, 0, 7], 0, params) + [{"flow": [("jump_indirect", 0)]}]
+    b += [{"alu": [("+", 5, 5, 5)]}] * (pc - len(b))  # never executed (an empty bundle would be dropped)
+    b.append({"alu": [("//", 3, 2, 1)]})
+    b.append({"flow": [("halt",)]})
+    return TestProgram("kill-trap-at-high-pc", Program.from_tuples(b, params), [0] * 4)
