@@ -19,7 +19,7 @@ SIM ?= verilator
 WAVES ?= 0
 N ?= 200
 JOBS ?= 2
-COVERAGE_FUZZ ?= 200
+COVERAGE_FUZZ ?= 50
 CONFIG ?= default
 
 .PHONY: all sim test bench rtl docs fuzz mutate coverage dse clean venv
