@@ -220,9 +220,9 @@ def netlist_lines(verilog: Path) -> NetlistLines:
             pending = []
             block = []
             continue
-        if pending and (s.startswith("always @(posedge") or _INSTANCE.match(line)):
+        if pending and (s.startswith("always @(posedge") or _INSTANCE.match(line)) and not s.startswith("module "):
             block = pending  # a flop, or an instance (its port connections follow)
-            pending = []
+        pending = []  # an attribute belongs to the next statement only
         if block:
             m = _NONBLOCK.match(line) or _CONNECT.match(line)
             if m:
