@@ -14,6 +14,7 @@ from tools.rtl_coverage import (
     RetireCoverage,
     field_reach,
     field_walk,
+    line_outputs,
     line_verdicts,
     load_points,
     netlist_lines,
@@ -65,7 +66,11 @@ VERILOG = [
     "  always @* begin",                                                                     # 21
     "    state = 2'h1;",                                                                     # 22
     "  end",                                                                                 # 23
-    "endmodule",                                                                             # 24
+    "  wire [7:0] \\$6 ;",                                                                  # 24
+    "  wire \\$7 ;",                                                                        # 25
+    '  assign \\$6  = a + (* src = "/r/rtl/lsu.py:7" *) 8\'h01;',                           # 26
+    '  assign \\$7  = \\$6  == (* src = "/r/rtl/lsu.py:7" *) 8\'h03;',                     # 27
+    "endmodule",                                                                             # 28
 ]  # fmt: skip
 
 
@@ -112,6 +117,12 @@ def test_line_verdicts_need_both_toggles_and_use_proxies(tmp_path: Path) -> None
     assert not got["alu.py:44"].covered and got["alu.py:44"].measured
     assert not got["trap.py:9"].covered and got["trap.py:9"].constant
     assert got["dmem.py:41"].covered  # the memory (no toggle points) judged by its read port
+    # lsu.py:7 computes $7 = ($6 = a + 1) == 3: only its output $7 counts, not the intermediate adder
+    assert line_outputs(nl, "lsu.py:7") == {"$7"}
+    tog = toggles_by_signal(_pts(pts, _tog(24, "__0246", 0, 5, 5), _tog(25, "__0247", None, 0, 0)), nl.declared_at)
+    assert not line_verdicts(nl, tog)["lsu.py:7"].covered
+    tog = toggles_by_signal(_pts(pts, _tog(24, "__0246", 0, 5, 5), _tog(25, "__0247", None, 1, 1)), nl.declared_at)
+    assert line_verdicts(nl, tog)["lsu.py:7"].covered
 
 
 def test_src_map_and_report(tmp_path: Path) -> None:
@@ -125,8 +136,9 @@ def test_src_map_and_report(tmp_path: Path) -> None:
                _tog(13, "dmem__02erd", 4, 2, 2),
                Counter({Point("v_line/vliw_core", "vliw_core.v", 19, "block", "h"): 4}))
     text, pct = report(pts, nl, srcs, RetireCoverage(), 1.0, "test")
-    # 6 line points: core 40, 42; alu 58 (covered), 44 (one way only); dmem 41 (proxy); trap 9 (constant)
-    assert pct == 100.0 * 4 / 6
+    # 7 line points: core 40, 42; alu 58 (covered), 44 (one way only); dmem 41 (proxy); trap 9 (constant);
+    # lsu 7 (no toggle points at all)
+    assert pct == 100.0 * 4 / 7 and "rtl/lsu.py:7 " in text and "(no net of it has toggle points)" in text
     assert "| core | 2 | 2 | 100.0% | 2 | 1/1 |" in text and "| alu | 2 | 1 | 50.0% | 0 |" in text
     assert "rtl/trap.py:9 " in text and "constant-tied" in text
     assert "rtl/alu.py:44 " in text and "NOT EXPLAINED" in text  # no reason known: flagged, not hidden

