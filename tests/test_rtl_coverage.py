@@ -135,7 +135,7 @@ def test_src_map_and_report(tmp_path: Path) -> None:
                _tog(8, "__024flatten__05calu0__02e__0243", None, 1, 0), _tog(10, "__0245", 0, 0, 0),
                _tog(13, "dmem__02erd", 4, 2, 2),
                Counter({Point("v_line/vliw_core", "vliw_core.v", 19, "block", "h"): 4}))
-    text, pct = report(pts, nl, srcs, RetireCoverage(), 1.0, "test")
+    text, pct, gaps = report(pts, nl, srcs, RetireCoverage(), 1.0, "test")
     # 7 line points: core 40, 42; alu 58 (covered), 44 (one way only); dmem 41 (proxy); trap 9 (constant);
     # lsu 7 (no toggle points at all)
     assert pct == 100.0 * 4 / 7 and "rtl/lsu.py:7 " in text and "(no net of it has toggle points)" in text
@@ -143,6 +143,7 @@ def test_src_map_and_report(tmp_path: Path) -> None:
     assert "rtl/trap.py:9 " in text and "constant-tied" in text
     assert "rtl/alu.py:44 " in text and "NOT EXPLAINED" in text  # no reason known: flagged, not hidden
     assert "rtl/alu.py:58 " in text and ": 1 of 2: alu1" in text  # covered in alu0 only
+    assert gaps == ["rtl/alu.py:44: uncovered, NOT EXPLAINED", "rtl/lsu.py:7: uncovered, NOT EXPLAINED"]
 
 
 def test_points_file_round_trip(tmp_path: Path) -> None:
@@ -212,3 +213,17 @@ def test_line_points_of_the_real_netlist() -> None:
     units = {loc.split(".py:")[0] for loc in nl.nets}
     assert units >= {"alu", "core", "decode", "dmem", "flow", "imem", "lsu", "priority", "regfile", "trace", "trap",
                      "valu"}  # fmt: skip
+
+
+def test_field_bits_grouped_by_reason_and_reachable_ones_flagged() -> None:
+    from tools.rtl_coverage import _field_section
+
+    tog: dict = {}
+    for s in range(DEFAULT_PARAMS.alu_slots):
+        tog[f"dec_alu{s}.slot.op"] = {b: [1, 1] if b < 4 else [0, 0] for b in range(6)}
+        tog[f"dec_alu{s}.slot.dst"] = {b: [0, 0] if (b == 9 and s == 3) else [2, 2] for b in range(11)}
+    lines, reachable = _field_section(tog, DEFAULT_PARAMS)
+    text = "\n".join(lines)
+    assert "- alu op[4-5] (every slot): constant 0 by construction: no alu opcode has these bits" in text
+    assert "| alu | dst | 132 | 131 (99.2%) | 1 |" in text
+    assert reachable == ["alu dst[9] (slots 3)"]  # the encoder can set it: a gap, not a reason
