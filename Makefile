@@ -3,7 +3,7 @@
 #   make test    every test (model, assembler, RTL cross-check)
 #   make bench   speed of the model engines and the RTL simulators
 #   make rtl     write the core's Verilog under build/
-#   make fuzz    a long constrained-random campaign, model vs RTL (N=programs)
+#   make fuzz    a long constrained-random campaign, model vs RTL (N=programs, CONFIG=machine)
 #   make mutate  netlist mutation campaign (JOBS= in parallel; resumes; writes build/mutation.md)
 #   make coverage  RTL line/toggle coverage (Verilator --coverage) per unit
 #   make dse     every machine config: kernel cycles (model, RTL), Verilog size, build time, Yosys cost
@@ -57,7 +57,7 @@ docs: $(STAMP)
 	$(PY) -m pymodel.docgen --write docs/ISA.md
 
 fuzz: $(STAMP)
-	$(PY) -m tools.fuzz --n $(N) --jobs $(JOBS)
+	$(PY) -m tools.fuzz --n $(N) --jobs $(JOBS) --config $(CONFIG)
 
 mutate: $(STAMP)
 	$(PY) -m tools.mutate --jobs $(JOBS)

@@ -85,7 +85,8 @@ def address_operand(spec: OpSpec) -> int | None:
     """Index of the operand a memory op takes its memory address from."""
     if not (spec.reads_mem or spec.writes_mem):
         return None
-    return next(i for i, o in enumerate(spec.operands) if o.kind is OperandKind.SCALAR and o.access is Access.READ)
+    # its first scratch read: a scalar address, or a vector of lane addresses (vgather)
+    return next(i for i, o in enumerate(spec.operands) if o.kind.is_scratch and o.access is Access.READ)
 
 
 def indirect(spec: OpSpec) -> bool:
@@ -167,6 +168,7 @@ class Generator:
         # a layout program has either jump_indirect or debug-only bundles, whichever comes first.
         self.indirect_ok = True
         self.has_indirect = False
+        self._ops: dict[tuple[Engine, bool], list[OpSpec]] = {}
 
     # -- values ---------------------------------------------------------------
 
@@ -263,10 +265,16 @@ class Generator:
     # -- slots and bundles ----------------------------------------------------
 
     def ops(self, engine: Engine) -> list[OpSpec]:
-        specs = [s for s in ops_of(engine) if not s.control or s.operands]  # halt/pause: by chance in slot()
-        specs += [s for s in specs if s.control or s.side_effect] * self.cfg.favour_control
-        if self.cfg.layout and (self.has_indirect or not self.indirect_ok):  # one, and no debug-only bundle
-            specs = [s for s in specs if not indirect(s)]
+        """The ops a slot of ``engine`` draws from (this machine's; computed once per engine and state)."""
+        no_indirect = self.cfg.layout and (self.has_indirect or not self.indirect_ok)  # one, and no debug-only bundle
+        key = (engine, no_indirect)
+        specs = self._ops.get(key)
+        if specs is None:
+            specs = [s for s in ops_of(engine, self.p) if not s.control or s.operands]  # halt/pause: in slot()
+            specs += [s for s in specs if s.control or s.side_effect] * self.cfg.favour_control
+            if no_indirect:
+                specs = [s for s in specs if not indirect(s)]
+            self._ops[key] = specs
         return specs
 
     def slot(self, engine: Engine, pc: int, n: int) -> RawSlot:

@@ -1,6 +1,6 @@
 """`make fuzz`: a constrained-random campaign, golden model vs RTL.
 
-    python -m tools.fuzz --n 2000 [--seed S] [--lockstep] [--batch B]
+    python -m tools.fuzz --n 2000 [--seed S] [--lockstep] [--batch B] [--config NAME]
 
 Program i is ``cocotb_tests.randprog.generate(S + i)`` (reproducible from its
 seed).  Programs run in batches, many per simulator start-up; FAST compares
@@ -17,6 +17,7 @@ Progress goes to stderr, the summary to stdout; exit status 1 on any mismatch.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import sys
 import time
@@ -33,12 +34,17 @@ from cocotb_tests.regression_case import REGRESSIONS, RegressionCase
 from cocotb_tests.simbuild import SimBuild, build_simulator
 from cocotb_tests.xcheck import XCheckReport
 from pymodel.encoding import to_hardware
-from pymodel.isa import HW_ENGINES, OPS
+from pymodel.configs import UnknownConfig, get_config
+from pymodel.isa import DEFAULT_PARAMS, HW_ENGINES, OPS, MachineParams
 from pymodel.program import ProgramError
 from tools.fuzz_shrink import Shrinker, real_failure
 
 FUZZ_MAX_CYCLES = 1 << 20  # generated programs finish in a few thousand cycles; this only bounds a bug
-HW_OPS = frozenset((op.engine.value, op.name) for op in OPS if op.engine in HW_ENGINES)
+
+
+def hw_ops(params: MachineParams) -> frozenset[tuple[str, str]]:
+    """The (engine, op) pairs of the machine ``params`` (base ops + its extensions)."""
+    return frozenset((op.engine.value, op.name) for op in OPS if op.engine in HW_ENGINES and params.has(op))
 
 
 @dataclass
@@ -83,15 +89,16 @@ class Stats:
                 self.bundles += count
                 self.ops.update((e.value, s.op) for e, _i, s in hw.program.bundles[pc])
 
-    def summary(self, seconds: float, mode: RunMode) -> str:
+    def summary(self, seconds: float, mode: RunMode, params: MachineParams = DEFAULT_PARAMS) -> str:
+        machine_ops = hw_ops(params)
         endings = ", ".join(f"{k} {v}" for k, v in sorted(self.endings.items()))
-        missing = sorted(f"{e}:{o}" for e, o in HW_OPS - self.ops)
+        missing = sorted(f"{e}:{o}" for e, o in machine_ops - self.ops)
         lines = [
             f"fuzz summary ({mode.value})",
             f"  programs    {self.programs}",
             f"  cycles      {self.cycles}",
             f"  bundles     {self.bundles} executed",
-            f"  ops covered {len(self.ops & HW_OPS)}/{len(HW_OPS)} engine/op pairs "
+            f"  ops covered {len(self.ops & machine_ops)}/{len(machine_ops)} engine/op pairs "
             f"(measured on {'the RTL retire port' if self.rtl_sampled == self.programs else 'the model visit counts'})"
             + (f" (missing: {', '.join(missing)})" if missing else ""),
             f"  endings     {endings}; {self.pauses} pauses resumed",
@@ -162,9 +169,10 @@ def run_batch(
     """One batch of programs in one simulation; every mismatch confirmed, reported and saved."""
     stats = Stats()
     seeds = list(seeds)
+    gen_config = dataclasses.replace(FUZZ_CONFIG, params=build.params)  # the machine's ops (extensions too)
     tests = []
     for s in list(seeds):
-        t = generate(s, FUZZ_CONFIG).to_test_program(f"fuzz-{s}", build.params)
+        t = generate(s, gen_config).to_test_program(f"fuzz-{s}", build.params)
         try:
             to_hardware(t.program, build.params)
         except ProgramError as e:  # the generator made something the image cannot hold: its bug
@@ -242,13 +250,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=100, help="programs per simulator start-up (default 100)")
     ap.add_argument("--out", type=Path, default=REGRESSIONS, help="where shrunk failures are saved")
     ap.add_argument("--jobs", type=int, default=2, help="batches run at once, one process each (default 2)")
+    ap.add_argument("--config", default="default", help="machine config (pymodel.configs; default: the spec's)")
     args = ap.parse_args(argv)
     if args.n < 1 or args.batch < 1 or args.jobs < 1:
         ap.error("--n, --batch and --jobs must be at least 1")
+    try:
+        params = get_config(args.config).params
+    except UnknownConfig as e:
+        ap.error(str(e))
     mode = RunMode.LOCKSTEP if args.lockstep else RunMode.FAST
     t0 = time.perf_counter()
-    stats = run_campaign(args.n, args.seed, mode=mode, batch=args.batch, folder=args.out, jobs=args.jobs)
-    print(stats.summary(time.perf_counter() - t0, mode))
+    build = build_simulator("verilator", params)
+    stats = run_campaign(args.n, args.seed, mode=mode, batch=args.batch, folder=args.out, jobs=args.jobs, build=build)
+    print(stats.summary(time.perf_counter() - t0, mode, params))
     return 1 if stats.mismatches else 0
 
 
