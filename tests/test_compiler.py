@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from kernels.compiler import CompileError, Kernel, Unit, interpret
+from kernels.compiler import CompileError, Kernel, PriorityConfig, Unit, interpret
 from pymodel.fast import FastMachine
 from pymodel.isa import DEFAULT_PARAMS, Engine, MachineParams, RunState
 
@@ -165,3 +165,46 @@ def test_not_before_holds_an_op_back() -> None:
     first_vload = min(t for t, b in enumerate(program) for _e, _i, s in b if s.op == "vload")
     assert first_vload >= 9
     assert _run(program, list(range(16)))[8:] == list(range(1, 9))
+
+
+def test_permute_moves_lanes_on_the_alu() -> None:
+    perm = (7, 6, 5, 4, 3, 2, 1, 0)
+    k = Kernel()
+    x = k.vload(k.const(0))
+    y = k.permute("^", x, k.vconst(0xFF), perm)  # lane perm[i] = x[i] ^ 0xFF
+    k.vstore(k.const(8), k.op("+", y, x))  # y is not computed in place over x
+    mem = [random.Random(3).getrandbits(32) for _ in range(8)] + [0] * 8
+    want = list(mem)
+    for i in range(8):
+        want[8 + perm[i]] = ((mem[i] ^ 0xFF) + mem[perm[i]]) & M32
+    built = k.compile(mem_len=16)
+    assert _run(built.program, mem) == want
+    assert interpret(k, mem) == want
+    slots = _slots(built.program)
+    assert slots["alu:^"] >= 8 and "valu:^" not in slots  # (one more: the zero word)
+
+
+def test_permute_refuses_a_non_permutation() -> None:
+    k = Kernel()
+    x = k.vload(k.const(0))
+    with pytest.raises(ValueError, match="not a permutation"):
+        k.permute("^", x, x, (0, 0, 1, 2, 3, 4, 5, 6))
+
+
+def test_bias_issues_an_op_sooner() -> None:
+    def first_store(bias: float) -> int:
+        k = Kernel()
+        for j in range(6):  # six independent chains competing for the VALU
+            k.group = j
+            k.bias = bias if j == 5 else 0.0
+            v = k.vload(k.const(8 * j))
+            for _ in range(6):
+                v = k.madd(v, k.vconst(3), k.vconst(1))
+            k.vstore(k.const(64 + 8 * j), v)
+        program = k.compile(mem_len=128, priority=PriorityConfig(stagger=4.0, late_round=None)).program
+        return min(t for t, b in enumerate(program) for _e, _i, s in b if s.op == "vstore" and s.args[0] == program_addr(k, 64 + 40))
+
+    def program_addr(k, value):  # the scratch word holding the store address constant
+        return k._scalars[value].addr
+
+    assert first_store(100.0) < first_store(0.0)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kernels.builder import BuildError
 from kernels.tree_hash import build
 from kernels.compiler import Graph, Pool, PriorityConfig, ScheduleError, Scheduler, Unit, assign, interpret, schedule
 from kernels.tree_hash.plan import PlanConfig, TreeHashPlan
-from kernels.tree_hash.optimized import BENCHMARK_CONFIG, build_optimized, default_config
+from kernels.tree_hash.optimized import BENCHMARK_CONFIG, build_optimized, build_program, default_config
 from kernels.stream import Layout, resolve
 from kernels.validate import validate
 from pymodel.benchmark import BENCHMARK_SHAPE, Problem, Shape, reference_run, values_region
@@ -102,9 +104,12 @@ def test_too_small_a_scratch_falls_back_to_the_vector_variant() -> None:
         PlanConfig(select_depth=1, table_users=tuple((j, p) for j in range(8) for p in range(4))),
         PlanConfig(table_users=((0, 0), (1, 1), (2, 0), (4, 1)), spec_users=((0, 0), (1, 1), (4, 1))),
         PlanConfig(flow_consts=False, alu_broadcasts=False),
+        PlanConfig(heap=False),  # copies in the indices region, two address ops a level
+        PlanConfig(copy_levels=3, late_copy_at=20, fast_vectors=(0, 2), fast_from=3),
+        PlanConfig(shallow_users=((0, 0, 2), (0, 0, 3), (1, 0, 3), (2, 1, 3)), table_users=((0, 0), (1, 1))),
     ],
 )
-@pytest.mark.parametrize("shape", [Shape(5, 14, 37), Shape(2, 10, 3)])
+@pytest.mark.parametrize("shape", [Shape(5, 14, 37), Shape(2, 10, 3), Shape(8, 21, 24)])
 def test_plan_dataflow_matches_the_reference(cfg: PlanConfig, shape: Shape) -> None:
     """The graph's meaning, without the scheduler: tables, index arithmetic, folding of C5."""
     graph = TreeHashPlan(shape, DEFAULT_PARAMS, cfg).build().graph
@@ -195,3 +200,30 @@ def test_the_benchmark_shape_has_a_tuned_configuration() -> None:
     generic = default_config(Shape(3, 9, 13))
     assert generic is not BENCHMARK_CONFIG and generic.priority == PriorityConfig()
     assert generic.plan.table_users == ((0, 0), (1, 1))  # two vectors: one per pass
+
+
+def test_heap_layout_reaches_depths_5_to_7_with_one_op_a_level() -> None:
+    """Depths 5-7 at 2^d + P_d (A' = 2A + c: one multiply_add), depth 8 from the tree."""
+    plan = TreeHashPlan(BENCHMARK_SHAPE, DEFAULT_PARAMS, BENCHMARK_CONFIG.plan)
+    graph = plan.build().graph
+    assert BENCHMARK_CONFIG.plan.heap and [d for d, lv in plan.level.items() if lv.heap] == [5, 6, 7]
+    for d in (5, 6, 7):
+        (gather,) = [o for o in graph.ops if o.unit is Unit.GATHER and o.dst.name == f"v3.r{d - 1}.node"]
+        addr = gather.srcs[0].producer
+        assert addr.name == "multiply_add" and addr.srcs[2].name == f"v3.r{d - 1}.c", d
+    permutes = [o for o in graph.ops if o.unit is Unit.PERMUTE]
+    assert len(permutes) == (32 + 64 + 128) // 8 and all(o.perm == tuple(range(7, -1, -1)) for o in permutes)
+
+
+def test_heap_knobs_on_the_model() -> None:
+    """Shallow heap reads (the pass-1 table at 0 is stored after them), short-latency rounds
+    and the held-back depth-7 copy, scheduled and run: the memory order edges hold."""
+    shape = Shape(8, 21, 24)
+    plan = PlanConfig(
+        copy_levels=3, late_copy_at=20, fast_vectors=(1, 2), fast_from=9,
+        shallow_users=((0, 0, 2), (0, 0, 3), (1, 0, 3)), table_users=((0, 0), (1, 1), (2, 1)),
+    )  # fmt: skip
+    program, _symbols, _stats = build_program(shape, DEFAULT_PARAMS, replace(default_config(shape), plan=plan))
+    for seed in (1, 2):
+        m, ref = run_fast(program, shape, seed)
+        assert values_region(m.mem, shape) == values_region(ref, shape), seed

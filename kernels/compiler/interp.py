@@ -37,6 +37,12 @@ def interpret(graph: Graph, mem: list[int]) -> list[int]:
         if op.unit in (Unit.LANEWISE, Unit.ALU):
             fn = lookup(Engine.ALU, op.name).binop
             put(op.dst, [fn(a, b) for a, b in zip(*src)])  # type: ignore[arg-type]
+        elif op.unit is Unit.PERMUTE:
+            fn = lookup(Engine.ALU, op.name).binop
+            res = [0] * vlen
+            for k, (a, b) in enumerate(zip(*src)):  # type: ignore[misc]
+                res[op.perm[k]] = fn(a, b)  # type: ignore[index]
+            put(op.dst, res)  # type: ignore[arg-type]
         elif op.name == "multiply_add":
             put(op.dst, [a * b + c for a, b, c in zip(*src)])  # type: ignore[arg-type]
         elif op.name == "vbroadcast":

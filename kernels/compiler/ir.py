@@ -11,7 +11,9 @@ A kernel is written as a graph rather than a slot stream so the scheduler
 * a broadcast (``Unit.BCAST``) runs as a VALU ``vbroadcast`` or eight ALU slots;
 * a constant (``Unit.CONST``) as a LOAD ``const`` or a FLOW ``add_imm`` on a
   zero word;
-* a gather (``Unit.GATHER``) is eight ``load_offset`` slots, one per lane.
+* a gather (``Unit.GATHER``) is eight ``load_offset`` slots, one per lane;
+* a permuted binop (``Unit.PERMUTE``) is eight ALU slots whose results land in
+  permuted lanes (lane ``perm[k]`` = a[k] op b[k]): a lane permutation for free.
 
 ``kernel.Kernel`` is the front end users write against (docs/assembler.md).
 
@@ -41,6 +43,7 @@ class Unit(str, Enum):
     CONST = "load|flow"  # const k, or add_imm(zero, k) on FLOW (``Op.zero``: a word known to hold 0)
     LOAD = "load"  # const, load, vload
     GATHER = "load x8"  # load_offset, lane by lane
+    PERMUTE = "alu x8"  # binop as eight ALU slots, lane k's result written to lane perm[k]
     ALU = "alu"  # scalar binop
     STORE = "store"  # store, vstore
     JOIN = "none"  # no slot: a fixed-address vector whose lanes other ops wrote
@@ -88,6 +91,8 @@ class Op:
     key: object = None  # debug compare: the reference key(s)
     not_before: int = 0  # earliest cycle (a placement hint: ``Graph.not_before`` when made)
     zero: "Value | None" = None  # CONST: a scalar holding 0, for the FLOW form (not a source: the LOAD form waits for nothing)
+    perm: tuple[int, ...] | None = None  # PERMUTE: lane k's result goes to lane perm[k]
+    bias: float = 0.0  # subtracted from the priority (``Graph.bias`` when made): issue sooner
 
     def __repr__(self) -> str:
         return f"{self.name} {self.dst} <- {', '.join(map(repr, self.srcs))}"
@@ -104,6 +109,7 @@ class Graph:
         self.round = 0
         self.alu_broadcasts = False  # broadcasts may run as eight ALU slots (Unit.BCAST)
         self.not_before = 0  # stamped on new ops: none issues before this cycle
+        self.bias = 0.0  # stamped on new ops: cycles earlier than their due cycle (priority hint)
 
     # -- values --------------------------------------------------------------
 
@@ -122,7 +128,7 @@ class Graph:
         after: Sequence[Op] = (),
     ) -> Op:
         op = Op(len(self.ops), unit, name, dst, tuple(srcs), imm, self.group, self.round, after=tuple(after),
-                not_before=self.not_before)  # fmt: skip
+                not_before=self.not_before, bias=self.bias)  # fmt: skip
         for s in op.srcs:
             root = s.base or s
             if root.producer is None and root.addr is None:
@@ -143,6 +149,16 @@ class Graph:
     def binop(self, op: str, a: Value, b: Value, name: str | None = None) -> Value:
         d = self._vec(name)
         self._op(Unit.LANEWISE, op, d, (a, b))
+        return d
+
+    def permute(self, op: str, a: Value, b: Value, perm: Sequence[int], name: str | None = None) -> Value:
+        """Lane ``perm[k]`` of the result = a[k] op b[k]: eight ALU slots (a VALU slot
+        cannot move lanes), so a lane permutation costs nothing beyond the binop."""
+        perm = tuple(perm)
+        if sorted(perm) != list(range(self.vlen)):
+            raise ValueError(f"permute {name}: {perm} is not a permutation of the {self.vlen} lanes")
+        d = self._vec(name)
+        self._op(Unit.PERMUTE, op, d, (a, b)).perm = perm
         return d
 
     def madd(self, a: Value, b: Value, c: Value, name: str | None = None) -> Value:

@@ -71,7 +71,7 @@ def assign(graph: Graph, cfg: PriorityConfig) -> None:
             offset = cfg.late_stagger * j + cfg.late_shift + (cfg.stagger - cfg.late_stagger) * 16
         if 0 <= j < len(cfg.offsets):
             offset += cfg.offsets[j]
-        op.prio = offset - h[op.id]
+        op.prio = offset - h[op.id] - op.bias
     for op in reversed(graph.ops):  # a mux feeding a mux takes its reader's priority
         if op.name == "vselect" and op.dst is not None and len(op.dst.readers) == 1:
             reader = op.dst.readers[0]

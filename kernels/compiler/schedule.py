@@ -14,7 +14,9 @@ from t+1; a lane written by an ALU or load slot is ready on its own):
 * BCAST: eight ALU slots when the ALU has room for all of them this cycle,
   else a VALU slot;
 * CONST: the FLOW slot (add_imm on the zero word) when it is free, else LOAD;
-* GATHER: one load slot per lane, lanes as their address lanes are ready.
+* GATHER: one load slot per lane, lanes as their address lanes are ready;
+* PERMUTE: ALU slots lane by lane, lane k's result into lane perm[k] (never in
+  place: a later lane would read a word an earlier one overwrote).
 
 VALU-only ops (multiply_add, and vbroadcast when it may not use the ALU) are
 offered the VALU first, because the others can fall back to the ALU or FLOW.
@@ -344,6 +346,9 @@ class Scheduler:
                 self._emit(op, t, slots, self._mux_madd(op))
                 self.stats.mux_valu += 1
                 done.append(op)
+        elif u is Unit.PERMUTE:
+            if free[Engine.ALU]:
+                self._alu_lanes(op, st, t, free, slots, done)
         elif u is Unit.GATHER:
             if free[Engine.LOAD]:
                 self._gather_lanes(op, st, t, free, slots, done)
@@ -400,25 +405,26 @@ class Scheduler:
         d = op.dst
         if d is None:
             return
-        lane_by_lane = op.unit in (Unit.GATHER, Unit.LANEWISE, Unit.BCAST) and self.state[op.id].lane_done is not None
+        lane_by_lane = op.unit in (Unit.GATHER, Unit.LANEWISE, Unit.BCAST, Unit.PERMUTE) and self.state[op.id].lane_done is not None
         if op.unit is Unit.JOIN or lane_by_lane:
             return  # marked already
         self.ready[d.id] = [t + 1] * d.width
 
     def _alu_lanes(self, op: Op, st: _OpState, t: int, free: dict, slots: list[Slot], done: list[Op]) -> None:
         if st.lane_done is None:
-            if not self._allocate(op):
+            if not self._allocate(op, () if op.unit is Unit.PERMUTE else None):
                 return
             st.lane_done = [False] * self.vlen
             st.lanes_left = self.vlen
             st.on_alu = True
+        perm = op.perm or tuple(range(self.vlen))
         d = self._a(op.dst)  # type: ignore[arg-type]
         if op.unit is Unit.BCAST:  # lane k = S[s] | S[s]
             s = self._a(op.srcs[0])
             name, lane_args = "|", (lambda k: (d + k, s, s))
         else:
             a, b = (self._a(x) for x in op.srcs)
-            name, lane_args = op.name, (lambda k: (d + k, a + k, b + k))
+            name, lane_args = op.name, (lambda k: (d + perm[k], a + k, b + k))
         for k in range(self.vlen):
             if not free[Engine.ALU]:
                 break
@@ -428,7 +434,7 @@ class Scheduler:
             self._emit(op, t, slots, Slot(Engine.ALU, name, lane_args(k)))
             st.lane_done[k] = True
             st.lanes_left -= 1
-            self.ready[op.dst.id][k] = t + 1  # type: ignore[union-attr]
+            self.ready[op.dst.id][perm[k]] = t + 1  # type: ignore[union-attr]
         if st.lanes_left == 0:
             if op.unit is Unit.BCAST:
                 self.stats.bcast_alu += 1

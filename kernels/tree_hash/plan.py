@@ -74,6 +74,15 @@ class PlanConfig:
     # the copies of levels td+3 and deeper start no earlier than this cycle (the load engine
     # idles while the first vectors hash the rounds before their first gather)
     late_copy_at: int = 0
+    # heap layout: depth d >= td read at memory 2^d + P_d (P_d = Horner(c_0..c_{d-1})), the
+    # copied levels pre-xored there, so A_{d+1} = 2 A_d + c_d is one multiply_add a level and
+    # no C5 xor (False: copies in the indices region, two address ops a level)
+    heap: bool = True
+    # vectors whose multiplexed rounds from round ``fast_from`` on xor u into both halves of
+    # the tree before the root mux: x' = mux(c, u ^ hi, u ^ lo), one op more, one cycle less
+    # of latency a round (for the vectors that finish last)
+    fast_vectors: tuple[int, ...] = ()
+    fast_from: int = 11
     keep_diff: bool = True  # hi - lo vectors so bottom muxes may run on the VALU
     pool_words: int | None = None  # register pool size (default: all free scratch)
     # bottom muxes wait for the start of the hash that makes the tree's newest bit
@@ -107,6 +116,7 @@ class _Descent:
     bits: list[Value] = field(default_factory=list)  # c_0, c_1, ... (u & 1 of each round)
     prefix: list[Value] = field(default_factory=list)  # P_1, P_2, ... (Horner over the bits)
     addr: Value | None = None  # forest address of the node, once gathering
+    heap: list[Value] = field(default_factory=list)  # A_1, A_2, ...: A_d = 2^d + P_d
 
 
 @dataclass
@@ -116,6 +126,7 @@ class _Level:
     base: int  # memory address of the level's first node
     xored: bool  # holds node ^ C5 (a copy), or the raw nodes (the tree)
     stores: list[Op] = field(default_factory=list)  # the copy's stores (gathers follow them)
+    heap: bool = False  # at 2^d + P_d (the heap layout), reached by the A chain
 
 
 class TreeHashPlan:
@@ -141,6 +152,7 @@ class TreeHashPlan:
         self.leaves: dict[int, dict[tuple[int, ...], Value]] = {}
         self.diffs: dict[int, dict[tuple[int, ...], Value]] = {}
         self.xored: dict[int, Value] = {}  # node index -> scalar node ^ C5
+        self.raw_loads: list[tuple[int, int, Op]] = []  # [lo, hi) of memory read at start-up, by op
 
     # -- start-up ------------------------------------------------------------
 
@@ -155,11 +167,13 @@ class TreeHashPlan:
             if FOREST_P + first + vlen <= s.mem_len:
                 vec = g.vload(self.g.const(FOREST_P + first), f"node[{first}:]", base + first)
                 self.node_loads.append(vec.producer)  # type: ignore[arg-type]
+                self.raw_loads.append((FOREST_P + first, FOREST_P + first + vlen, vec.producer))
                 self.nodes.extend(g.lane(vec, k, f"node[{first + k}]") for k in range(min(vlen, count - first)))
             else:
                 for i in range(first, count):
                     v = g.load(self.g.const(FOREST_P + i), f"node[{i}]", base + i)
                     self.node_loads.append(v.producer)  # type: ignore[arg-type]
+                    self.raw_loads.append((FOREST_P + i, FOREST_P + i + 1, v.producer))
                     self.nodes.append(v)
 
     def _node_c5(self, i: int, addr: int | None = None) -> Value:
@@ -198,7 +212,7 @@ class TreeHashPlan:
         self.leaves[d], self.diffs[d] = leaves, diffs
         g.group = group
 
-    def _memory_table(self, depths: list[int]) -> list[Op]:
+    def _memory_table(self, depths: list[int], heap: bool = False) -> list[Op]:
         """node ^ C5 of depth td at memory P = Horner(c_0..c_{td-1}), then of each
         shallower depth in ``depths`` at its own base (``table_base``); returns the stores.
 
@@ -219,9 +233,13 @@ class TreeHashPlan:
                 cbits = tuple((p >> (d - 1 - i)) & 1 for i in range(d))
                 lanes.append(self._node_c5(self._node_index(d, cbits), base + first + p))
         stores = []
+        self.heap_table = [] if heap else None
         for first in range(0, words_used, vlen):
             vec = g.join(lanes[first : first + vlen], base + first, f"tables[{first}:]")
-            stores.append(g.vstore(g.const(first), vec, after=self.node_loads))
+            stores.append(g.vstore(g.const(first), vec, after=self._overwrites(first, first + vlen)))
+            if heap:  # the same words again at 2^td + P (the heap layout)
+                at = (1 << self.td) + first
+                self.heap_table.append(g.vstore(g.const(at), vec, after=self._overwrites(at, at + vlen)))
         return stores
 
     def _copies(self) -> dict[int, _Level]:
@@ -253,6 +271,113 @@ class TreeHashPlan:
             free += words
         return out
 
+    def _heap_ok(self) -> bool:
+        s = self.shape
+        return self.cfg.heap and (1 << self.td) % self.vlen == 0 and self.td < s.height and s.rounds > self.td + 2
+
+    def _overwrites(self, lo: int, hi: int) -> list[Op]:
+        """Start-up loads of memory [lo, hi): a store there must follow them."""
+        return [op for a, b, op in self.raw_loads if a < hi and lo < b]
+
+    def _heap(self) -> tuple[list[Op], dict[int, _Level]]:
+        """The heap layout (low memory, over the header and the top of the tree):
+        node ^ C5 of depth d at 2^d + P_d for depth td (a table, for descents that go
+        deeper) and the copied levels below it; P_d orders a level by its path bits
+        c_0 .. c_{d-1} (u-form), so a level is the raw level reversed (C5 odd) or as is.
+        Returns levels td+1 .. H (``_memory_table`` stores the depth-td table).
+
+        A copy is vload, xor with C5 as eight ALU slots writing the lanes in heap
+        order (``Kernel.permute``), vstore -- the same cost as a plain copy."""
+        s, g, vlen = self.shape, self.g, self.vlen
+        deepest = min(self.td + self.cfg.copy_levels, s.height)
+        levels: dict[int, _Level] = {}
+        loads: list[tuple[int, Value]] = []
+        for d in range(self.td + 1, deepest + 1):
+            if (1 << d) % vlen:
+                break
+            g.not_before = self.cfg.late_copy_at if d >= self.td + 3 else 0
+            level = _Level(1 << d, True, heap=True)
+            firsts = list(range(0, 1 << d, vlen))
+            blocks = []
+            for first in firsts:
+                raw = [FOREST_P + self._node_index(d, tuple((p >> (d - 1 - i)) & 1 for i in range(d)))
+                       for p in range(first, first + vlen)]  # fmt: skip
+                lo = min(raw)
+                if max(raw) - lo != vlen - 1:
+                    raise PlanError(f"level {d}: a heap block is not one contiguous raw block")
+                blocks.append((lo, [raw.index(lo + k) for k in range(vlen)]))
+            srcs = self._addresses([lo for lo, _p in blocks], f"L{d}")
+            for first, (lo, perm), src in zip(firsts, blocks, srcs):
+                vec = g.vload(src, f"L{d}[{lo - FOREST_P}:]")
+                self.raw_loads.append((lo, lo + vlen, vec.producer))  # type: ignore[arg-type]
+                loads.append((first, g.permute("^", vec, g.vconst(self.C[5]), perm, f"H{d}[{first}:]")))
+            g.not_before = 0
+            dsts = self._addresses([(1 << d) + first for first in firsts], f"H{d}")
+            for (first, x), dst in zip(loads, dsts):
+                addr = (1 << d) + first
+                level.stores.append(g.vstore(dst, x, after=self._overwrites(addr, addr + vlen)))
+            loads.clear()
+            levels[d] = level
+        for d in range(self.td + 1, s.height + 1):
+            levels.setdefault(d, _Level(FOREST_P + (1 << d) - 1, False))
+        return levels
+
+    def _addresses(self, addrs: list[int], tag: str) -> list[Value]:
+        """Scalar words holding ``addrs`` (a run with a constant step): one constant, then
+        ALU adds, word i from word i - 2^k (2^k the largest power of two <= i), so the
+        chain is log-deep (constants would take load or FLOW slots)."""
+        g = self.g
+        bias, g.bias = g.bias, 1000.0  # cheap scalars: made while the ALU idles at the start
+        out = [g.const(addrs[0])] if addrs else []
+        for i in range(1, len(addrs)):
+            k = 1 << (i.bit_length() - 1)
+            step = addrs[i] - addrs[i - k]
+            name = f"&{tag}[{i}]"
+            out.append(g.alu("+" if step > 0 else "-", out[i - k], g.const(abs(step)), name, self.alloc.alloc(name, 1)))
+        g.bias = bias
+        return out
+
+    def _heap_shallow(self, depths: list[int]) -> None:
+        """node ^ C5 of the shallow ``depths`` at 2^d + P (heap layout, inside the room
+        of the depth-td table at 0, which is stored after the shallow reads)."""
+        g, vlen = self.g, self.vlen
+        if not depths or not self.table_stores:
+            return
+        words = 1 << self.td
+        where: dict[int, int] = {}  # memory word -> node index
+        for d in depths:
+            for p in range(1 << d):
+                where[(1 << d) + p] = self._node_index(d, tuple((p >> (d - 1 - i)) & 1 for i in range(d)))
+        base = self.alloc.alloc("heap shallow", words)
+        stores = []
+        for first in range(0, words, vlen):
+            if not any(first <= w < first + vlen for w in where):
+                continue
+            lanes = [self._node_c5(where.get(w, 0), base + w) for w in range(first, first + vlen)]
+            vec = g.join(lanes, base + first, f"heap[{first}:]")
+            stores.append(g.vstore(g.const(first), vec, after=self._overwrites(first, first + vlen)))
+        for d in depths:
+            self.heap_shallow[d] = stores
+
+    def _heap_addr(self, bits: list[Value], walk: "_Descent", tag: str) -> Value:
+        """A_n = 2^n + P_n for n = len(bits): A_1 = c_0 + 2, A_{i+1} = 2 A_i + c_i."""
+        g, v, h = self.g, self.g.vconst, walk.heap
+        if not h:
+            h.append(g.binop("+", bits[0], v(2), f"{tag}A1"))
+        while len(h) < len(bits):
+            i = len(h)
+            h.append(g.madd(h[-1], v(2), bits[i], f"{tag}A{i + 1}"))
+        return h[len(bits) - 1]
+
+    def _from_heap(self, d: int, level: _Level, a: Value, c: Value, tag: str) -> Value:
+        """Raw address at depth d from A_{d-1} (heap position of the parent) and its bit c."""
+        g, v = self.g, self.g.vconst
+        if self.inv:  # pos_{d-1} = 2^d - 1 - A, b = 1 - c: base + 2 pos + b
+            w = g.madd(a, v(-2), v(level.base + (1 << (d + 1)) - 1), f"{tag}W{d}")
+            return g.binop("-", w, c, f"{tag}addr{d}")
+        w = g.madd(a, v(2), v(level.base - (1 << d)), f"{tag}W{d}")  # pos = A - 2^(d-1), b = c
+        return g.binop("+", w, c, f"{tag}addr{d}")
+
     # -- per vector ------------------------------------------------------------
 
     def _hash(self, x: Value, tag: str) -> tuple[Value, Value]:
@@ -270,11 +395,12 @@ class TreeHashPlan:
         h = g.binop(">>", a5, v(S[5]), f"{tag}h")
         return a5, h
 
-    def _select(self, d: int, bits: list[Value], tag: str, not_before: Op | None = None) -> Value:
+    def _select(self, d: int, bits: list[Value], tag: str, not_before: Op | None = None, u: Value | None = None) -> Value:
         """Node ^ C5 at depth d for path bits c_0..c_{d-1} (u-form), by multiplexers.
 
         ``not_before``: the bottom muxes wait for it (the start of the hash that
-        makes the newest bit), so a tree is not built rounds ahead holding registers."""
+        makes the newest bit), so a tree is not built rounds ahead holding registers.
+        ``u``: return x' = u ^ node instead, as mux(c, u ^ hi, u ^ lo) (shorter latency)."""
         g = self.g
         self._depth_tables(d)
         after = (not_before,) if not_before is not None and self.cfg.mux_wait else ()
@@ -287,7 +413,14 @@ class TreeHashPlan:
                 return g.mux(bits[0], hi, lo, self.diffs[d].get(upper), name, after)
             return g.mux(bits[j - 1], tree(j - 1, (1, *upper)), tree(j - 1, (0, *upper)), None, name)
 
-        return tree(d, ())
+        if u is None:
+            return tree(d, ())
+        if d == 1:
+            hi, lo = self.leaves[d][(1,)], self.leaves[d][(0,)]
+        else:
+            hi, lo = tree(d - 1, (1,)), tree(d - 1, (0,))
+        xh, xl = g.binop("^", u, hi, f"{tag}xh"), g.binop("^", u, lo, f"{tag}xl")
+        return g.mux(bits[d - 1], xh, xl, None, f"{tag}xm")
 
     def _horner(self, bits: list[Value], prefix: list[Value], tag: str) -> Value:
         """P = sum c_i 2^(n-1-i); ``prefix`` caches P_1, P_2, ... of this descent."""
@@ -350,18 +483,30 @@ class TreeHashPlan:
                 walk = _Descent()
                 continue
             walk.bits.append(g.binop("&", u, v(1), f"{rt}c"))
-            node, u = self._next_node(j, (r + 1) // self.levels, nd, u, walk, rt)
-            x = g.binop("^", u, node, f"{tag}x{r + 1}")
+            fast = j in self.cfg.fast_vectors and r >= self.cfg.fast_from
+            node, u = self._next_node(j, (r + 1) // self.levels, nd, u, walk, rt, fast)
+            x = node if u is None else g.binop("^", u, node, f"{tag}x{r + 1}")
 
-    def _next_node(self, j: int, npass: int, d: int, u: Value, walk: "_Descent", rt: str) -> tuple[Value, Value]:
-        """(node ^ C5 at depth d, u) -- or (raw node, u ^ C5) when gathered from the tree."""
+    def _next_node(
+        self, j: int, npass: int, d: int, u: Value, walk: "_Descent", rt: str, fast: bool = False
+    ) -> tuple[Value, Value | None]:
+        """(node ^ C5 at depth d, u) -- or (raw node, u ^ C5) when gathered from the tree;
+        (x', None) for a ``fast`` multiplexed round (``_select`` with u)."""
         g, v, bits = self.g, self.g.vconst, walk.bits
         from_table = bool(self.table_stores) and (j, npass) in self.table_users
+        deeper = npass * self.levels + self.td + 2 <= self.shape.rounds  # the descent passes td
+        if d < self.td and d in self.heap_shallow and (j, npass, d) in self.shallow_users and deeper:
+            # heap layout: A_d is on this descent's way anyway, so the read costs no op
+            node = g.gather(self._heap_addr(bits, walk, rt), f"{rt}node", after=self.heap_shallow[d])
+            self.shallow_gathers.append(node.producer)  # type: ignore[arg-type]
+            return node, u
         if d < self.td and d in self.table_base and (j, npass, d) in self.shallow_users:
             # P plus the table's base: one add more than depth td's table
             where = g.binop("+", self._horner(bits, walk.prefix, rt), v(self.table_base[d]), f"{rt}T{d}addr")
             return g.gather(where, f"{rt}node", after=self.table_stores), u
         if d < self.td or (d == self.td and not from_table):
+            if fast:
+                return self._select(d, bits, rt, self.round_start, u), None
             return self._select(d, bits, rt, self.round_start), u
         if d == self.td and (j, npass) in self.cfg.spec_users and d >= 2:
             half = g.binop("+", *(2 * [self._horner(bits[:-1], walk.prefix, rt)]), f"{rt}T0addr")
@@ -369,9 +514,17 @@ class TreeHashPlan:
             hi = g.gather(g.binop("+", half, v(1), f"{rt}T1addr"), f"{rt}node1", after=self.table_stores)
             return g.mux(bits[-1], hi, lo, None, f"{rt}node"), u
         if d == self.td:
+            if self.heap_table and deeper:
+                where = self._heap_addr(bits, walk, rt)
+                return g.gather(where, f"{rt}node", after=self.heap_table), u
             return g.gather(self._horner(bits, walk.prefix, rt), f"{rt}node", after=self.table_stores), u
         level = self.level[d]
-        if walk.addr is None:
+        if level.heap:
+            return g.gather(self._heap_addr(bits, walk, rt), f"{rt}node", after=level.stores), u
+        if walk.addr is None and self.heap_table is not None:
+            a = self._heap_addr(bits[:-1], walk, rt)
+            walk.addr = self._from_heap(d, level, a, bits[-1], rt)
+        elif walk.addr is None:
             p = self._horner(bits[:-1], walk.prefix, rt) if d > 1 else v(0)
             walk.addr = self._first_address(d, level, p, bits[-1], rt)
         else:
@@ -410,8 +563,21 @@ class TreeHashPlan:
         for d in shallow:
             if depths and sum(1 << x for x in depths) + (1 << d) <= room - (vlen - 1):
                 depths.append(d)
-        self.table_stores = self._memory_table(depths) if depths and s.rounds > 1 else []
-        self.level = self._copies() if s.rounds > self.td + 1 else {}
+        self.heap_table: list[Op] | None = None  # the depth-td table at 2^td + P (heap layout)
+        heap = self._heap_ok()
+        if heap:
+            depths = depths[:1]  # the heap occupies the room shallow tables would use
+            self.level = self._heap()
+        self.table_stores = self._memory_table(depths, heap) if depths and s.rounds > 1 else []
+        self.heap_shallow: dict[int, list[Op]] = {}
+        self.shallow_gathers: list[Op] = []
+        if heap:
+            self.heap_table = self.heap_table or []
+            self._heap_shallow(shallow)
+        elif s.rounds > self.td + 1:
+            self.level = self._copies()
+        else:
+            self.level = {}
         n_vec = -(-s.batch // vlen)
         full = s.batch // vlen
         addr_words: list[Value] = []
@@ -424,6 +590,9 @@ class TreeHashPlan:
         for j in range(n_vec):
             lanes = min(vlen, s.batch - j * vlen)
             self._vector(j, lanes, addr_words[j] if lanes == vlen else None)
+        if self.shallow_gathers:  # the depth-td table overwrites the shallow heap tables
+            for st in self.table_stores:
+                st.after = st.after + tuple(self.shallow_gathers) + tuple(self.heap_shallow[min(self.heap_shallow)])
         free = self.alloc.largest_free
         words = free if self.cfg.pool_words is None else min(self.cfg.pool_words, free)
         if words // vlen < 16:

@@ -40,6 +40,7 @@ def config_from_json(data: dict) -> OptConfig:
     if plan.get("table_users") is not None:
         plan["table_users"] = tuple(tuple(x) for x in plan["table_users"])
     plan["shallow_users"] = tuple(tuple(x) for x in plan.get("shallow_users", ()))
+    plan["fast_vectors"] = tuple(plan.get("fast_vectors", ()))
     prio = dict(data["priority"])
     prio["offsets"] = tuple(prio.get("offsets", ()))
     rest = {k: data[k] for k in ("reserve", "flow_patience", "max_active") if k in data}
@@ -58,6 +59,13 @@ def mutate(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig:
     plan, prio, reserve, patience = cfg.plan, cfg.priority, cfg.reserve, cfg.flow_patience
     for _ in range(rng.choice((1, 1, 2, 3))):
         kind = rng.randrange(8)
+        if kind == 7 and plan.heap and rng.random() < 0.3:  # when the copies below the heap table start
+            plan = replace(plan, late_copy_at=max(0, plan.late_copy_at + rng.choice((-5, 5))))
+            continue
+        if kind == 7 and plan.heap and rng.random() < 0.5:  # a late vector with the short-latency multiplexed rounds (or not)
+            flip = {n_vectors - 1 - rng.randrange(min(8, n_vectors))}
+            plan = replace(plan, fast_vectors=tuple(sorted(set(plan.fast_vectors) ^ flip)))
+            continue
         if kind == 7:  # a shallow table read in an early round of an early vector (idle load slots)
             flip = {(rng.randrange(min(8, n_vectors)), 0, rng.choice((2, 3)))}
             plan = replace(plan, shallow_users=tuple(sorted(set(plan.shallow_users) ^ flip)))
