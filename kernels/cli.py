@@ -79,7 +79,7 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         built = kernel.build(variant, shape, config.params)
     except ProgramError as e:  # e.g. out of scratch for this shape
         raise ProgramError(f"{kernel.name}/{variant} {shape_text}: {e}") from None
-    write_program(args.out, built.program)
+    write_program(args.out, built.program, config.params)
     outputs = [f"program {len(built.program)} bundles -> {args.out}"]
     if args.mem_out:
         mem = Problem.generate(shape, args.seed).memory_image()

@@ -228,7 +228,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         raise formats.FormatError(f"{args.program}: {e}") from None
     image.write_hex(args.hex)
     if args.json:
-        formats.write_program(args.json, image.program)
+        formats.write_program(args.json, image.program, args.params)
     dropped = len(program) - len(image.program)
     print(f"{args.hex}: {len(image.words)} bundles of {image.encoding.bundle_bits} bits ({dropped} zero-cost dropped)")
     return EXIT_OK

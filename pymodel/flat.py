@@ -249,6 +249,7 @@ def read_flat_program(path: str | os.PathLike[str], params: MachineParams = DEFA
             if 0 < size <= formats.MAX_FILE_BYTES:
                 data = bytearray(size)
                 if f.readinto(data) == size and not f.read(1):  # the whole file, as fstat said
+                    formats.check_config_tag(bytes(data[:400]).decode("utf-8", "replace"), params, str(path))
                     flat = parse_program_bytes(data, params, ops)
     except OSError:
         flat = None  # read_program names the problem

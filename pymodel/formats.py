@@ -209,8 +209,57 @@ def _has_object(value: Any) -> bool:
     return False
 
 
+# A program built for a machine other than the spec's starts with a zero-cost debug comment that
+# names its config: the file stays in the spec's interchange format, and a run on another machine
+# is refused instead of computing something else (a VLEN-16 vload read as VLEN 8, say).
+CONFIG_TAG = "vliwsim-config:"
+_CONFIG_TAG_RE = re.compile(r'"vliwsim-config: ([A-Za-z0-9_+\-]+) (isa\d+) params=([0-9a-f]{12})"')
+
+
+def _params_digest(params: MachineParams) -> str:
+    import hashlib
+
+    return hashlib.sha256(repr(params).encode()).hexdigest()[:12]
+
+
+def config_tag(params: MachineParams) -> str | None:
+    """The comment that opens a program file for ``params`` (None on the spec's machine)."""
+    if params == DEFAULT_PARAMS:
+        return None
+    from .configs import config_name
+    from .isa import ISA_VERSION
+
+    return f"{CONFIG_TAG} {config_name(params)} isa{ISA_VERSION} params={_params_digest(params)}"
+
+
+def check_config_tag(head: str, params: MachineParams, source: str) -> None:
+    """FormatError when the program text starting with ``head`` is tagged for another machine."""
+    head = head.split("}", 1)[0]  # the first bundle only
+    if CONFIG_TAG not in head:
+        return
+    found = _CONFIG_TAG_RE.search(head)
+    if found is None:
+        return
+    if found.group(0)[1:-1] == config_tag(params):
+        return
+    from .configs import config_name
+    from .isa import ISA_VERSION
+
+    name, isa = found.group(1), found.group(2)
+    if isa != f"isa{ISA_VERSION}":
+        raise FormatError(f"{source}: this program was written for ISA version {isa[3:]} (its first bundle says "
+                          f"{found.group(0)}); this build is ISA version {ISA_VERSION}: rebuild it")  # fmt: skip
+    run = config_name(params)
+    raise FormatError(
+        f"{source}: this program was built for machine config {name!r} (its first bundle says so), not {run!r}: "
+        f"run it with --config {name} (make sim CONFIG={name})"
+    )
+
+
 def program_from_data(raw: Any, params: MachineParams = DEFAULT_PARAMS, source: str = "<data>") -> Program:
     """Program from parsed JSON data; FormatError is prefixed with ``source``."""
+    if isinstance(raw, list) and raw and isinstance(raw[0], dict) and isinstance(raw[0].get("debug"), list):
+        check_config_tag(json.dumps(raw[0]["debug"][:1]), params, source)
     try:
         _check_program_data(raw)
         return Program.from_tuples(raw, params)
@@ -226,17 +275,22 @@ def read_program(path: str | os.PathLike[str], params: MachineParams = DEFAULT_P
     return loads_program(read_text(path), params, str(path))
 
 
-def dumps_program(program: Program) -> str:
-    """One bundle per line (diffable); ``loads_program`` gives the same Program back."""
+def dumps_program(program: Program, params: MachineParams = DEFAULT_PARAMS) -> str:
+    """One bundle per line (diffable); ``loads_program`` gives the same Program back.
+    For a machine other than the spec's the file opens with its config tag (a zero-cost comment)."""
+    data = program.to_json_data()
+    tag = config_tag(params)
+    if tag is not None and not (data and CONFIG_TAG in json.dumps(data[0].get("debug", [])[:1])):
+        data = [{"debug": [["comment", tag]]}, *data]
     try:
-        lines = [json.dumps(b, allow_nan=False) for b in program.to_json_data()]
+        lines = [json.dumps(b, allow_nan=False) for b in data]
     except (TypeError, ValueError) as e:
         raise FormatError(f"program cannot be written as JSON: {e}") from None
     return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
 
 
-def write_program(path: str | os.PathLike[str], program: Program) -> None:
-    _atomic_write(path, dumps_program(program))
+def write_program(path: str | os.PathLike[str], program: Program, params: MachineParams = DEFAULT_PARAMS) -> None:
+    _atomic_write(path, dumps_program(program, params))
 
 
 # --------------------------------------------------------------------------

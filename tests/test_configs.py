@@ -167,3 +167,24 @@ def test_random_generator_follows_the_config(name):
     assert want - seen == set(), f"never drawn in 60 programs: {sorted(want - seen)}"
     # and they run on the config's model without a generator-made error
     assert all(model_ending(seed, cfg)[0] != "ILLEGAL_OP" for seed in range(20))
+
+
+def test_program_file_records_its_config_and_is_refused_on_another(tmp_path):
+    from pymodel import formats
+    from pymodel.flat import read_flat_program
+
+    vlen16 = get_config("vlen16").params
+    program = Program.from_tuples([{"load": [("vload", 16, 0)]}, {"flow": [("halt",)]}], vlen16)
+    path = tmp_path / "p.json"
+    formats.write_program(path, program, vlen16)
+    assert "vliwsim-config: vlen16 isa" in path.read_text().splitlines()[1]
+    back = formats.read_program(path, vlen16)  # same machine: read, the tag a zero-cost comment
+    assert [b for b in back.bundles if b.costs_cycle] == list(program.bundles)
+    for other in ("default", "vgather"):
+        for read in (formats.read_program, read_flat_program):
+            with pytest.raises(formats.FormatError, match=r"built for machine config 'vlen16'.*not "
+                               rf"'{other}': run it with --config vlen16"):  # fmt: skip
+                read(path, get_config(other).params)
+    # the spec's machine: no tag, the file is the spec's plain interchange format
+    formats.write_program(path, program, DEFAULT_PARAMS)
+    assert "vliwsim-config" not in path.read_text()

@@ -72,7 +72,8 @@ def test_build_for_a_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main([*args, "--config", "vgather", "--out", str(out), "--mem-out", str(mem_out)]) == 0
     assert "tree_hash/vgather H=4 R=3 B=16 config=vgather" in capsys.readouterr().out
     mem, shape = read_memory(mem_out), Shape(4, 3, 16)
-    final = run_model(read_program(out), mem, get_config("vgather").params, "fast", max_cycles=1 << 20)
+    vgather = get_config("vgather").params
+    final = run_model(read_program(out, vgather), mem, vgather, "fast", max_cycles=1 << 20)  # tagged: vgather only
     assert values_region(final.mem, shape) == values_region(reference_run(mem), shape)
     assert main([*args, "--out", str(out)]) == 1  # the spec's machine has no vgather
     assert "needs a machine with the vgather extension" in capsys.readouterr().err
