@@ -83,6 +83,11 @@ class PlanConfig:
     # of latency a round (for the vectors that finish last)
     fast_vectors: tuple[int, ...] = ()
     fast_from: int = 11
+    # priority bias (cycles) of the start: the root's load and the first vectors' value loads
+    # and address words go ahead of the constants, so the first hash starts sooner
+    early_bias: float = 0.0
+    copy_bias: float = 1000.0  # the same for the address words of the copies
+    early_vectors: int = 2
     keep_diff: bool = True  # hi - lo vectors so bottom muxes may run on the VALU
     pool_words: int | None = None  # register pool size (default: all free scratch)
     # bottom muxes wait for the start of the hash that makes the tree's newest bit
@@ -165,7 +170,9 @@ class TreeHashPlan:
         self.node_loads: list[Op] = []
         for first in range(0, count, vlen):
             if FOREST_P + first + vlen <= s.mem_len:
+                g.bias = self.cfg.early_bias if first == 0 else 0.0  # the root: the first xor needs it
                 vec = g.vload(self.g.const(FOREST_P + first), f"node[{first}:]", base + first)
+                g.bias = 0.0
                 self.node_loads.append(vec.producer)  # type: ignore[arg-type]
                 self.raw_loads.append((FOREST_P + first, FOREST_P + first + vlen, vec.producer))
                 self.nodes.extend(g.lane(vec, k, f"node[{first + k}]") for k in range(min(vlen, count - first)))
@@ -327,7 +334,7 @@ class TreeHashPlan:
         ALU adds, word i from word i - 2^k (2^k the largest power of two <= i), so the
         chain is log-deep (constants would take load or FLOW slots)."""
         g = self.g
-        bias, g.bias = g.bias, 1000.0  # cheap scalars: made while the ALU idles at the start
+        bias, g.bias = g.bias, self.cfg.copy_bias  # cheap scalars: made while the ALU idles at the start
         out = [g.const(addrs[0])] if addrs else []
         for i in range(1, len(addrs)):
             k = 1 << (i.bit_length() - 1)
@@ -455,7 +462,9 @@ class TreeHashPlan:
         g.group, g.round = j, 0
         tag = f"v{j}."
         if addr_word is not None:
+            bias, g.bias = g.bias, (self.cfg.early_bias if j < self.cfg.early_vectors else 0.0)
             val = g.vload(addr_word, f"{tag}in")
+            g.bias = bias
         else:  # a tail shorter than VLEN: vload would read past the end of memory
             base = self.alloc.alloc(f"tail_in[{j}]", self.vlen)
             first = s.values_p + j * self.vlen
@@ -582,7 +591,9 @@ class TreeHashPlan:
         full = s.batch // vlen
         addr_words: list[Value] = []
         if full:  # a chain of ALU adds: the FLOW slot is the multiplexers'
+            g.bias = self.cfg.early_bias
             addr_words.append(self.g.const(s.values_p))
+            g.bias = 0.0
             step = self.g.const(vlen)
             for j in range(1, full):
                 name = f"&values[{j * vlen}]"
