@@ -270,6 +270,18 @@ def _tool_versions(sim: str) -> str:
     return f"cocotb {cocotb.__version__} {shutil.which('iverilog')}"
 
 
+def _opt_level(params: MachineParams, coverage: bool) -> str:
+    """The C++ optimisation level of the model's hot code (Verilator's OPT_FAST).
+
+    -O2 by default.  Instrumented C++ (coverage) compiles for many minutes at -O2; -O1 runs nearly
+    as fast.  A core with VLEN > 8 has one combinational function of ~17 MB (the later-wins
+    comparisons of its ~150 scratch write lanes, rtl/priority.py): cc1plus was killed for memory
+    at -O2 and at -O1 (past 24 GB); at -O0 it peaks at 4.7 GB and compiles in ~3 minutes."""
+    if params.vlen > DEFAULT_PARAMS.vlen:
+        return "-O0"
+    return "-O1" if coverage else "-O2"
+
+
 def build_simulator(
     sim: str = "verilator",
     params: MachineParams = DEFAULT_PARAMS,
@@ -289,9 +301,10 @@ def build_simulator(
     extra = {"xcheck.vlt": _verilator_config()} if sim == "verilator" else {}
     if sim == "icarus" and waves:
         extra["xcheck_dump.v"] = _ICARUS_DUMP
+    opt = _opt_level(params, coverage)
     key = hashlib.sha256(
         "\n".join([rtl.digest, sim, repr(args), repr(sorted(extra.items())), str(waves), _tool_versions(sim)]
-                  + (["O1"] if coverage else [])).encode()
+                  + ([opt.lstrip("-")] if opt != "-O2" else [])).encode()
     ).hexdigest()[:16]
     flavour = f"{sim}cov" if coverage else sim  # its own prefix: never pruned with (or instead of) the plain builds
     build_dir = BUILD / "sim" / f"{flavour}-{key}"
@@ -301,8 +314,8 @@ def build_simulator(
     with build_lock(), toolchain_env(sim):
         if stamp.exists():  # another process built it while we waited
             return SimBuild(sim, build_dir, waves, rtl, params, 0.0, True)
-        if coverage:  # instrumented C++ at -O2 compiles for many minutes; -O1 runs nearly as fast
-            os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS.replace("-O2", "-O1")
+        if opt != "-O2":
+            os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS.replace("-O2", opt)
         from cocotb_tools.runner import get_runner
 
         build_dir.mkdir(parents=True, exist_ok=True)

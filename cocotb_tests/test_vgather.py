@@ -12,6 +12,7 @@ from pymodel.configs import get_config
 from pymodel.isa import RunState, TrapCause
 from pymodel.program import Program
 
+from .job import RunMode
 from .simbuild import SimBuild, SimulatorUnavailable, build_simulator
 from .xcheck import cross_check
 
@@ -72,3 +73,13 @@ def test_vgather_tree_hash_kernel(vgather_rtl: SimBuild, seed: int, shape: Shape
     assert values_region(report.rtl.mem, shape) == values_region(reference_run(mem), shape)
     if shape.batch == 256:
         assert report.rtl.cycle < 960  # the default machine's best is 960
+
+
+def test_vgather_random_programs(vgather_rtl: SimBuild, tmp_path) -> None:
+    """The fuzz generator on the vgather machine draws vgather with no edit of its own
+    (randprog reads the config's ops); 60 programs, model vs RTL, every mismatch fails."""
+    from tools.fuzz import run_campaign
+
+    stats = run_campaign(60, 5000, batch=30, folder=tmp_path, build=vgather_rtl, jobs=1)
+    assert stats.programs == 60 and not stats.mismatches and not stats.batch_only, stats.summary(1.0, RunMode.FAST, VGATHER)
+    assert ("load", "vgather") in stats.ops  # executed, not only generated
