@@ -45,8 +45,8 @@ def _vgather_configs(shape: Shape, params: MachineParams) -> list[OptConfig]:
     n_vec = -(-shape.batch // params.vlen)
     every = tuple((j, p) for j in range(n_vec) for p in range(shape.rounds // (shape.height + 1) + 1))
     out = [base]
-    for td in (2, 3, 4):
-        plan = replace(base.plan, select_depth=td, table_users=every, copy_levels=shape.height)
+    for td in (2, 3, 4):  # the heap layout saves compute for loads: the wrong trade once gathers are cheap
+        plan = replace(base.plan, select_depth=td, table_users=every, copy_levels=shape.height, heap=False)
         out.append(replace(base, plan=plan))
     return out
 
