@@ -35,6 +35,7 @@ Per item and round (VLEN items per vector, SSA values):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pymodel.benchmark import FOREST_P, HASH_STAGES, Shape
@@ -368,13 +369,19 @@ class TreeHashPlan:
 
     def _heap_addr(self, bits: list[Value], walk: "_Descent", tag: str) -> Value:
         """A_n = 2^n + P_n for n = len(bits): A_1 = c_0 + 2, A_{i+1} = 2 A_i + c_i."""
-        g, v, h = self.g, self.g.vconst, walk.heap
-        if not h:
-            h.append(g.binop("+", bits[0], v(2), f"{tag}A1"))
-        while len(h) < len(bits):
-            i = len(h)
-            h.append(g.madd(h[-1], v(2), bits[i], f"{tag}A{i + 1}"))
-        return h[len(bits) - 1]
+        g, v = self.g, self.g.vconst
+        return self._doubling_chain(bits, walk.heap, lambda: g.binop("+", bits[0], v(2), f"{tag}A1"), f"{tag}A")
+
+    def _doubling_chain(self, bits: list[Value], chain: list[Value], first: Callable[[], Value], name: str) -> Value:
+        """chain[i] = 2 chain[i-1] + bits[i] (one multiply_add each), chain[0] = first(); ``chain``
+        caches the prefixes of one descent, so later depths extend it."""
+        g, v = self.g, self.g.vconst
+        if not chain:
+            chain.append(first())
+        while len(chain) < len(bits):
+            i = len(chain)
+            chain.append(g.madd(chain[-1], v(2), bits[i], f"{name}{i + 1}"))
+        return chain[len(bits) - 1]
 
     def _from_heap(self, d: int, level: _Level, a: Value, c: Value, tag: str) -> Value:
         """Raw address at depth d from A_{d-1} (heap position of the parent) and its bit c."""
@@ -431,13 +438,7 @@ class TreeHashPlan:
 
     def _horner(self, bits: list[Value], prefix: list[Value], tag: str) -> Value:
         """P = sum c_i 2^(n-1-i); ``prefix`` caches P_1, P_2, ... of this descent."""
-        g, v = self.g, self.g.vconst
-        if not prefix:
-            prefix.append(bits[0])
-        while len(prefix) < len(bits):
-            i = len(prefix)
-            prefix.append(g.madd(prefix[-1], v(2), bits[i], f"{tag}P{i + 1}"))
-        return prefix[len(bits) - 1]
+        return self._doubling_chain(bits, prefix, lambda: bits[0], f"{tag}P")
 
     def _first_address(self, d: int, level: _Level, p: Value, c: Value, tag: str) -> Value:
         """base_d + path at depth d from P over the first d-1 bits and the newest bit c."""
