@@ -35,7 +35,7 @@ from cocotb_tests.simbuild import SimBuild, build_simulator
 from cocotb_tests.xcheck import XCheckReport
 from pymodel.encoding import to_hardware
 from pymodel.configs import UnknownConfig, get_config
-from pymodel.isa import DEFAULT_PARAMS, HW_ENGINES, OPS, MachineParams
+from pymodel.isa import DEFAULT_PARAMS, HW_ENGINES, MachineParams, ops_of
 from pymodel.program import ProgramError
 from tools.fuzz_shrink import Shrinker, real_failure
 
@@ -44,7 +44,7 @@ FUZZ_MAX_CYCLES = 1 << 20  # generated programs finish in a few thousand cycles;
 
 def hw_ops(params: MachineParams) -> frozenset[tuple[str, str]]:
     """The (engine, op) pairs of the machine ``params`` (base ops + its extensions)."""
-    return frozenset((op.engine.value, op.name) for op in OPS if op.engine in HW_ENGINES and params.has(op))
+    return frozenset((e.value, op.name) for e in HW_ENGINES for op in ops_of(e, params))
 
 
 @dataclass

@@ -404,7 +404,8 @@ def survivor_tests(params: MachineParams) -> list[KillTest]:
     tests += [KillTest(t.name, t, RunMode.LOCKSTEP) for t in lockstep]
     tests.append(KillTest("kill-trace-walking-bits-lockstep", trace_walking_bits(params), RunMode.LOCKSTEP))
     tests += [KillTest(t.name, t) for t in alu_div_zero_everywhere(params) + alu_range_every_op(params)]
-    tests.append(KillTest(trace_back_to_back(params).name, trace_back_to_back(params)))
+    back_to_back = trace_back_to_back(params)
+    tests.append(KillTest(back_to_back.name, back_to_back))
     # last of the free-running batch: its trace is read back through the host port (cocotb_tests.batch)
     return tests + [KillTest("kill-trace-walking-bits", trace_walking_bits(params))]
 
