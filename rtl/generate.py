@@ -42,10 +42,14 @@ def yosys_binary() -> type[YosysBinary]:
         raise GenerateError(f"no usable Yosys: {' '.join(str(e).split())}; {YOSYS_HINT}") from None
 
 
-def _verilog_text(core: VliwCore, flatten: bool) -> str:
-    """amaranth.back.verilog.convert's Yosys script, plus an optional flatten."""
-    rtlil_text = rtlil.convert(core, name=TOP_MODULE, emit_src=False)
-    attrs = "-remove generator -remove top -remove src -remove amaranth.hierarchy -remove amaranth.decoding"
+def _verilog_text(core: VliwCore, flatten: bool, keep_src: bool = False) -> str:
+    """amaranth.back.verilog.convert's Yosys script, plus an optional flatten.
+    ``keep_src``: keep the ``src`` attributes (rtl/*.py file:line of every cell and
+    wire), which the line coverage report (tools.rtl_coverage) maps toggles back with."""
+    rtlil_text = rtlil.convert(core, name=TOP_MODULE, emit_src=keep_src)
+    attrs = "-remove generator -remove top -remove amaranth.hierarchy -remove amaranth.decoding"
+    if not keep_src:
+        attrs += " -remove src"
     script = [f"read_rtlil <<rtlil\n{rtlil_text}\nrtlil", "proc -nomux -norom"]
     if flatten:
         script += ["flatten", "opt_clean"]
@@ -61,6 +65,7 @@ def write_verilog(
     out_dir: str | Path = "build/rtl",
     *,
     flatten: bool = True,
+    keep_src: bool = False,
 ) -> Path:
     """Generate the core for ``params`` into ``out_dir``; returns the top .v
     (the SRAM model is written next to it as ``imem_sram.v``).
@@ -73,7 +78,7 @@ def write_verilog(
     except OSError as e:
         why = "a file is in the way" if out.exists() else e.strerror or e
         raise GenerateError(f"{out}: cannot create the output directory: {why}") from None
-    text = _verilog_text(core, flatten)
+    text = _verilog_text(core, flatten, keep_src)
     top = out / f"{TOP_MODULE}.v"
     try:
         top.write_text(text)

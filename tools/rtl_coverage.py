@@ -48,7 +48,6 @@ from pymodel.isa import DEFAULT_PARAMS, Engine, MachineParams
 OUT = BUILD / "rtl_coverage.md"
 GOAL_PCT = 95.0  # rtl lines covered; and no uncovered line without a reason, no reachable field bit untoggled
 COV_RTL = BUILD / "coverage-rtl"
-ATTRS = "-remove generator -remove top -remove amaranth.hierarchy -remove amaranth.decoding"
 # rtl lines no program can reach, and why (checked: each is listed when uncovered)
 UNCOVERED_REASONS: dict[str, str] = {}
 
@@ -63,19 +62,11 @@ def _digest(params: MachineParams) -> str:
 
 
 def _generate(out: Path, top: Path, params: MachineParams) -> None:
-    from amaranth.back import rtlil
-
-    from rtl.core import VliwCore
-    from rtl.generate import yosys_binary
-    from rtl.imem import SRAM_VERILOG
+    from rtl.generate import write_verilog
 
     shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    text = rtlil.convert(VliwCore(params), name=TOP, emit_src=True)
-    script = [f"read_rtlil <<rtlil\n{text}\nrtlil", "proc -nomux -norom", "flatten", "opt_clean",
-              "memory_collect", f"attrmap {ATTRS}", f"attrmap -modattr {ATTRS}", "write_verilog -norename"]
-    top.write_text(yosys_binary().run(["-q", "-"], "\n".join(script), ignore_warnings=True))
-    shutil.copyfile(SRAM_VERILOG, out / SRAM_VERILOG.name)
+    written = write_verilog(params, out, keep_src=True)  # the simulated netlist, src attributes kept
+    assert written == top, (written, top)
 
 
 def verilog_with_src(params: MachineParams = DEFAULT_PARAMS) -> RtlSources:
