@@ -208,3 +208,24 @@ def test_bias_issues_an_op_sooner() -> None:
         return k._scalars[value].addr
 
     assert first_store(100.0) < first_store(0.0)
+
+
+def test_round_offsets_move_one_group_round_and_nothing_else() -> None:
+    from kernels.compiler.priority import assign
+
+    def prios(cfg: PriorityConfig) -> tuple[dict[int, float], dict[int, tuple[int, int]]]:
+        k = Kernel()
+        for j in range(3):
+            k.group = j
+            v = k.vload(k.const(8 * j))
+            for r in range(3):
+                k.round = r
+                v = k.madd(v, k.vconst(3), k.vconst(1))
+            k.vstore(k.const(64 + 8 * j), v)
+        assign(k, cfg)
+        return {op.id: op.prio for op in k.ops}, {op.id: (op.group, op.round) for op in k.ops}
+
+    base, where = prios(PriorityConfig(stagger=4.0, late_round=None))
+    moved, _ = prios(PriorityConfig(stagger=4.0, late_round=None, round_offsets=((1, 2, -7.5),)))
+    assert {i for i in base if moved[i] != base[i]} == {i for i, gr in where.items() if gr == (1, 2)} != set()
+    assert all(moved[i] == base[i] - 7.5 for i, gr in where.items() if gr == (1, 2))

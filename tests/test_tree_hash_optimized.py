@@ -106,6 +106,7 @@ def test_too_small_a_scratch_falls_back_to_the_vector_variant() -> None:
         PlanConfig(flow_consts=False, alu_broadcasts=False),
         PlanConfig(heap=False),  # copies in the indices region, two address ops a level
         PlanConfig(copy_levels=3, late_copy_at=20, fast_vectors=(0, 2), fast_from=3),
+        PlanConfig(copy_levels=3, fast_first=(0, 3)),  # short-latency first descents
         PlanConfig(shallow_users=((0, 0, 2), (0, 0, 3), (1, 0, 3), (2, 1, 3)), table_users=((0, 0), (1, 1))),
     ],
 )
@@ -227,3 +228,16 @@ def test_heap_knobs_on_the_model() -> None:
     for seed in (1, 2):
         m, ref = run_fast(program, shape, seed)
         assert values_region(m.mem, shape) == values_region(ref, shape), seed
+
+
+def test_fast_first_shortens_the_first_descent_only() -> None:
+    """``fast_first``: x' = mux(c, u ^ hi, u ^ lo) in the multiplexed rounds of the first
+    descent of the named vectors (one op more a round), nowhere else."""
+
+    def fast_rounds(plan: PlanConfig) -> set[tuple[int, int]]:
+        graph = TreeHashPlan(BENCHMARK_SHAPE, DEFAULT_PARAMS, plan).build().graph
+        return {(op.group, op.round) for op in graph.ops if op.dst is not None and op.dst.name.endswith(".xh")}
+
+    base = PlanConfig(copy_levels=3)
+    assert fast_rounds(base) == set()
+    assert fast_rounds(replace(base, fast_first=(0, 5))) == {(j, r) for j in (0, 5) for r in range(3)}

@@ -14,8 +14,9 @@ vector finishing together, none left to run its last rounds alone at the
 latency limit -- so rounds from ``late_round`` on use a smaller stagger
 (``late_stagger``) plus a shift that defers them (``late_shift``);
 ``late_round=None`` keeps one phase.  Start-up ops (group -1) use their height
-only.  ``offsets`` adds a per-group tweak (found by a search:
-``kernels.compiler.search``, ``kernels.tree_hash.tune``).
+only.  ``offsets`` adds a per-group tweak and ``round_offsets`` one per (group,
+round) -- e.g. the first vectors' first rounds sooner, one vector's last rounds
+later (found by a search: ``kernels.compiler.search``, ``kernels.tree_hash.tune``).
 
 Multiplexer trees: every mux of a tree gets its root's priority, so a tree is
 built depth-first (ties break by op order) instead of all its bottom muxes
@@ -38,6 +39,8 @@ class PriorityConfig:
     late_stagger: float = 5.0
     late_shift: float = 60.0
     offsets: tuple[float, ...] = ()  # per vector, added to its offset
+    # per (group, round): (group, round, cycles) added on top of the group's offset
+    round_offsets: tuple[tuple[int, int, float], ...] = ()
 
 
 def heights(graph: Graph) -> list[int]:
@@ -61,6 +64,7 @@ def heights(graph: Graph) -> list[int]:
 
 def assign(graph: Graph, cfg: PriorityConfig) -> None:
     h = heights(graph)
+    tweak = {(j, r): dt for j, r, dt in cfg.round_offsets}
     for op in graph.ops:
         j = op.group
         if j < 0:
@@ -71,6 +75,7 @@ def assign(graph: Graph, cfg: PriorityConfig) -> None:
             offset = cfg.late_stagger * j + cfg.late_shift + (cfg.stagger - cfg.late_stagger) * 16
         if 0 <= j < len(cfg.offsets):
             offset += cfg.offsets[j]
+        offset += tweak.get((j, op.round), 0.0)
         op.prio = offset - h[op.id] - op.bias
     for op in reversed(graph.ops):  # a mux feeding a mux takes its reader's priority
         if op.name == "vselect" and op.dst is not None and len(op.dst.readers) == 1:

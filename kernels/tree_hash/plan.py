@@ -84,6 +84,10 @@ class PlanConfig:
     # of latency a round (for the vectors that finish last)
     fast_vectors: tuple[int, ...] = ()
     fast_from: int = 11
+    # vectors whose multiplexed rounds of the first descent are short-latency too: the
+    # first to reach depth td starts the gather stream, and the run cannot end before
+    # that stream (docs/kernels.md, "The floor of this op mix")
+    fast_first: tuple[int, ...] = ()
     # priority bias (cycles) of the start: the root's load and the first vectors' value loads
     # and address words go ahead of the constants, so the first hash starts sooner
     early_bias: float = 0.0
@@ -493,7 +497,9 @@ class TreeHashPlan:
                 walk = _Descent()
                 continue
             walk.bits.append(g.binop("&", u, v(1), f"{rt}c"))
-            fast = j in self.cfg.fast_vectors and r >= self.cfg.fast_from
+            fast = (j in self.cfg.fast_vectors and r >= self.cfg.fast_from) or (
+                j in self.cfg.fast_first and r < self.levels
+            )
             node, u = self._next_node(j, (r + 1) // self.levels, nd, u, walk, rt, fast)
             x = node if u is None else g.binop("^", u, node, f"{tag}x{r + 1}")
 

@@ -41,8 +41,10 @@ def config_from_json(data: dict) -> OptConfig:
         plan["table_users"] = tuple(tuple(x) for x in plan["table_users"])
     plan["shallow_users"] = tuple(tuple(x) for x in plan.get("shallow_users", ()))
     plan["fast_vectors"] = tuple(plan.get("fast_vectors", ()))
+    plan["fast_first"] = tuple(plan.get("fast_first", ()))
     prio = dict(data["priority"])
     prio["offsets"] = tuple(prio.get("offsets", ()))
+    prio["round_offsets"] = tuple(tuple(x) for x in prio.get("round_offsets", ()))
     rest = {k: data[k] for k in ("reserve", "flow_patience", "max_active") if k in data}
     return OptConfig(PlanConfig(**plan), PriorityConfig(**prio), **rest)
 
@@ -55,7 +57,45 @@ def evaluate(cfg: OptConfig, shape: Shape = BENCHMARK_SHAPE) -> int:
     return stats.cycles
 
 
+def _shift_rounds(prio: PriorityConfig, j: int, rounds: range, dt: float) -> PriorityConfig:
+    """``round_offsets`` with ``dt`` added to rounds ``rounds`` of vector j."""
+    tweak = {(g, r): x for g, r, x in prio.round_offsets}
+    for r in rounds:
+        tweak[(j, r)] = tweak.get((j, r), 0.0) + dt
+        if not tweak[(j, r)]:
+            del tweak[(j, r)]
+    return replace(prio, round_offsets=tuple(sorted((g, r, x) for (g, r), x in tweak.items())))
+
+
+def _mutate_phases(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig | None:
+    """The start and the end of the run (None: mutate the other knobs instead)."""
+    plan, prio = cfg.plan, cfg.priority
+    x = rng.random()
+    if x < 0.35:  # one of the first vectors' first descent, sooner or later (when the gathers start)
+        j, dt, last = rng.randrange(min(8, n_vectors)), rng.choice((-4, -2, 2, 4)), rng.choice((3, 4))
+        return replace(cfg, priority=_shift_rounds(prio, j, range(last + 1), dt))
+    if x < 0.5:  # one vector's last rounds (who finishes with whom)
+        rounds = BENCHMARK_SHAPE.rounds
+        j, dt, first = rng.randrange(n_vectors), rng.choice((-4, -2, 2, 4)), rounds - rng.choice((5, 3, 2))
+        return replace(cfg, priority=_shift_rounds(prio, j, range(first, rounds), dt))
+    if x < 0.6:  # short-latency first descent for one of the first vectors (or not)
+        flip = {rng.randrange(min(8, n_vectors))}
+        return replace(cfg, plan=replace(plan, fast_first=tuple(sorted(set(plan.fast_first) ^ flip))))
+    if x < 0.65:
+        return replace(cfg, plan=replace(plan, copy_bias=max(0.0, plan.copy_bias + rng.choice((-10, -5, 5, 10)))))
+    if x < 0.7 and plan.table_users:  # move one depth-td table read to another (vector, pass): same count
+        users = set(plan.table_users)
+        users.discard(rng.choice(sorted(users)))
+        free = [(j, p) for j in range(n_vectors) for p in (0, 1) if (j, p) not in users]
+        users.add(rng.choice(free))
+        return replace(cfg, plan=replace(plan, table_users=tuple(sorted(users))))
+    return None
+
+
 def mutate(cfg: OptConfig, rng: random.Random, n_vectors: int) -> OptConfig:
+    phased = _mutate_phases(cfg, rng, n_vectors)
+    if phased is not None:
+        return phased
     plan, prio, reserve, patience = cfg.plan, cfg.priority, cfg.reserve, cfg.flow_patience
     for _ in range(rng.choice((1, 1, 2, 3))):
         kind = rng.randrange(8)
